@@ -1,0 +1,154 @@
+/* The one JSON module: reads request fields from cJSON trees with shape,
+ * range and finiteness checks that name the exact JSON Pointer in a problem,
+ * and writes JSON text (numbers that round-trip exactly) into a struct buf.
+ * No other code walks cJSON request trees.  Ownership: getters that return
+ * arrays hand the caller a malloc'd block (free() it); strings are borrowed
+ * from the tree and live as long as it does. */
+#ifndef GRADGUARD_JSON_H
+#define GRADGUARD_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "buf.h"
+#include "limits.h"
+#include "problem.h"
+
+/* ---- parsing ---------------------------------------------------------- */
+
+/* Parses a request body of len bytes (not NUL-terminated). Rejects empty
+ * bodies, invalid UTF-8, syntax errors, trailing garbage and nesting deeper
+ * than cJSON's limit with PROB_MALFORMED_JSON (detail names the byte
+ * offset). Returns 0 and *out (free with cJSON_Delete), or -1. */
+int json_parse(const char *body, size_t len, cJSON **out, struct problem *p);
+
+/* ---- pointers --------------------------------------------------------- */
+
+/* "<base>/<key>" with RFC 6901 escaping of key ('~' -> "~0", '/' -> "~1"). */
+void json_pointer(char *out, size_t n, const char *base, const char *key);
+/* "<base>/<i>". */
+void json_pointer_index(char *out, size_t n, const char *base, size_t i);
+
+/* ---- reading ---------------------------------------------------------- */
+
+/* flags for the getters */
+#define JSON_REQUIRED   1u  /* absent -> PROB_MISSING_FIELD */
+#define JSON_ALLOW_NULL 2u  /* matrices: null cells read as NAN */
+#define JSON_FLAT_COLUMN 4u /* matrices: a flat [a,b,c] reads as a 3x1 column */
+
+/* Getters return 1 when the field is present and valid (stored in *out),
+ * 0 when it is absent and not required (*out = default), -1 when invalid
+ * (p filled with the pointer "<base>/<key>" and why). A JSON null counts
+ * as absent for scalars. `obj` must be an object (or NULL: all absent). */
+
+/* Checks that obj is a JSON object whose keys are all in `allowed`
+ * (NULL-terminated) and none repeats. Adds one PROB_UNKNOWN_FIELD error per
+ * offender (a "did you mean" hint when one is close) and returns -1, else 0.
+ * A non-object adds PROB_WRONG_TYPE at base. */
+int json_check_object(const cJSON *obj, const char *base,
+		      const char *const allowed[], struct problem *p);
+
+int json_get_bool(const cJSON *obj, const char *base, const char *key,
+		  unsigned flags, bool dflt, bool *out, struct problem *p);
+/* A finite number in [lo, hi]. */
+int json_get_double(const cJSON *obj, const char *base, const char *key,
+		    unsigned flags, double dflt, double lo, double hi,
+		    double *out, struct problem *p);
+/* An integral number in [lo, hi] (1.0 is accepted, 1.5 and 1e300 are not). */
+int json_get_int(const cJSON *obj, const char *base, const char *key,
+		 unsigned flags, int64_t dflt, int64_t lo, int64_t hi,
+		 int64_t *out, struct problem *p);
+/* A string that is one of names[] (NULL-terminated); *out = its index.
+ * The error lists the allowed values. */
+int json_get_enum(const cJSON *obj, const char *base, const char *key,
+		  unsigned flags, const char *const names[], int dflt,
+		  int *out, struct problem *p);
+/* A string of at most max_len bytes; *out is borrowed from the tree. */
+int json_get_string(const cJSON *obj, const char *base, const char *key,
+		    unsigned flags, size_t max_len, const char **out,
+		    struct problem *p);
+/* A member of the given cJSON type (cJSON_Object, cJSON_Array); borrowed. */
+int json_get_node(const cJSON *obj, const char *base, const char *key,
+		  unsigned flags, int type, const cJSON **out,
+		  struct problem *p);
+
+/* The value itself (for array elements and nested values); ptr names it. */
+int json_as_double(const cJSON *node, const char *ptr, double *out,
+		   struct problem *p);
+int json_as_int(const cJSON *node, const char *ptr, int64_t lo, int64_t hi,
+		int64_t *out, struct problem *p);
+
+/* A non-empty array of finite numbers, at most max_len long (longer:
+ * PROB_TOO_LARGE before allocating). *out is malloc'd. */
+int json_get_vector(const cJSON *obj, const char *base, const char *key,
+		    unsigned flags, size_t max_len, double **out, size_t *n,
+		    struct problem *p);
+int json_as_vector(const cJSON *node, const char *ptr, size_t max_len,
+		   double **out, size_t *n, struct problem *p);
+/* A non-empty array of integers in [lo, hi], at most max_len long. */
+int json_get_int_vector(const cJSON *obj, const char *base, const char *key,
+			unsigned flags, size_t max_len, int64_t lo, int64_t hi,
+			int64_t **out, size_t *n, struct problem *p);
+
+/* A dense matrix, row-major, owned by the caller (free(m->v)). */
+struct json_matrix {
+	double *v;
+	size_t rows, cols;
+};
+
+/* An array of equally long, non-empty arrays of finite numbers. Ragged rows
+ * are PROB_SHAPE_MISMATCH at the row's pointer; rows*cols beyond
+ * max_elements is PROB_TOO_LARGE, found before anything is allocated.
+ * JSON_ALLOW_NULL reads null cells as NAN; JSON_FLAT_COLUMN reads a flat
+ * numeric array of n as n x 1. */
+int json_get_matrix(const cJSON *obj, const char *base, const char *key,
+		    unsigned flags, size_t max_elements, struct json_matrix *m,
+		    struct problem *p);
+int json_as_matrix(const cJSON *node, const char *ptr, unsigned flags,
+		   size_t max_elements, struct json_matrix *m,
+		   struct problem *p);
+
+/* ---- writing ---------------------------------------------------------- */
+
+/* Shortest decimal form of v that strtod reads back as exactly v (at most
+ * 17 significant digits), JSON syntax ("1e+300" style exponents allowed,
+ * no "inf"/"nan": non-finite values print as null). out needs 32 bytes.
+ * Returns the length written. */
+size_t json_format_double(char *out, double v);
+
+#define JW_MAX_DEPTH 64
+
+/* A streaming JSON writer into a struct buf; commas are its business.
+ * Errors (cap reached, out of memory) are sticky in the buf: check
+ * buf.failed once at the end. */
+struct jw {
+	struct buf *b;
+	unsigned depth;
+	bool need_comma[JW_MAX_DEPTH];
+	bool after_key;
+};
+
+void jw_init(struct jw *w, struct buf *b);
+void jw_obj_begin(struct jw *w);
+void jw_obj_end(struct jw *w);
+void jw_arr_begin(struct jw *w);
+void jw_arr_end(struct jw *w);
+void jw_key(struct jw *w, const char *key);
+void jw_string(struct jw *w, const char *s);
+void jw_double(struct jw *w, double v);     /* non-finite -> null */
+void jw_int(struct jw *w, int64_t v);
+void jw_uint(struct jw *w, uint64_t v);
+void jw_bool(struct jw *w, bool v);
+void jw_null(struct jw *w);
+/* [v0, v1, ...] */
+void jw_double_array(struct jw *w, const double *v, size_t n);
+/* A row-major rows x cols matrix as an array of rows; with transpose the
+ * array has cols rows of rows values (for samples_in_columns output). NAN
+ * prints as null. */
+void jw_matrix(struct jw *w, const double *v, size_t rows, size_t cols,
+	       bool transpose);
+
+#endif

@@ -1,0 +1,9 @@
+/* PLACEHOLDER: replaced by the normalize implementation. */
+#include "handler.h"
+
+void handle_normalize(struct hctx *ctx, const cJSON *body, struct hres *res)
+{
+	(void)ctx;
+	(void)body;
+	problem_set(&res->problem, PROB_INTERNAL, "not implemented yet");
+}

@@ -1,0 +1,53 @@
+/* Test support for integration tests: start the real daemon on a free
+ * loopback port and talk to it with libcurl (every request has a timeout). */
+#ifndef GRADGUARD_TEST_HARNESS_H
+#define GRADGUARD_TEST_HARNESS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <cJSON.h>
+
+struct gg_server {
+	pid_t pid;
+	int port;
+	char base[64];        /* "http://127.0.0.1:PORT" */
+	int out_fd;           /* the server's stdout (after the first line) */
+};
+
+/* Starts $GRADGUARD_BIN (default build/gradguard) with --port 0 --bind
+ * 127.0.0.1, --store memory: unless extra_args names a --store, plus
+ * extra_args (NULL-terminated, may be NULL), and waits (bounded, no sleep)
+ * for the "listening on http://127.0.0.1:PORT" line. Returns 0 or -1. */
+int gg_server_start(struct gg_server *s, const char *const extra_args[]);
+/* SIGTERM, then waits up to 10 s; returns the exit status (or -1). */
+int gg_server_stop(struct gg_server *s);
+/* SIGKILL and reap (crash tests). */
+void gg_server_kill(struct gg_server *s);
+
+struct gg_response {
+	long status;          /* 0 when the transfer failed */
+	char *body;           /* NUL-terminated, malloc'd */
+	size_t body_len;
+	char content_type[128];
+	char request_id[128];
+	char allow[128];
+	char retry_after[32];
+	char location[256];
+};
+
+/* One request with a 30 s timeout. content_type NULL sends none; headers is
+ * a NULL-terminated list of "Name: value" (may be NULL). Returns 0 when a
+ * response arrived, -1 otherwise (r->status 0). */
+int gg_request(const struct gg_server *s, const char *method,
+	       const char *path, const char *content_type, const char *body,
+	       size_t body_len, const char *const headers[],
+	       struct gg_response *r);
+/* POST a JSON text with Content-Type: application/json. */
+int gg_post_json(const struct gg_server *s, const char *path,
+		 const char *json, struct gg_response *r);
+void gg_response_free(struct gg_response *r);
+/* The body parsed (caller cJSON_Deletes), NULL if not JSON. */
+cJSON *gg_response_json(const struct gg_response *r);
+
+#endif
