@@ -37,6 +37,11 @@ TEST_SRC    := $(sort $(wildcard tests/core/test_*.c tests/handlers/test_*.c tes
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIB_OBJ     := $(call obj,$(LIB_SRC))
+# schemas/openapi.json is embedded for GET /openapi.json as a generated C
+# array ("{}" until the file exists).
+OPENAPI_SRC := $(wildcard schemas/openapi.json)
+OPENAPI_OBJ := $(BUILD)/obj/gen/openapi.o
+LIB_OBJ     += $(OPENAPI_OBJ)
 TESTLIB_OBJ := $(call obj,$(TESTLIB_SRC))
 TEST_BIN    := $(patsubst %.c,$(BUILD)/%,$(TEST_SRC))
 BIN         := $(BUILD)/gradguard
@@ -60,8 +65,9 @@ run: deps
 # The README's test command: plain build, then ASan+UBSan build, same suites.
 test: deps-test
 	@$(MAKE) --no-print-directory lint
-	@$(MAKE) --no-print-directory check
-	@$(MAKE) --no-print-directory check BUILD=build/san SANITIZE=address,undefined OPT="-O1 -g"
+	@$(MAKE) --no-print-directory check WERROR=-Werror
+	@$(MAKE) --no-print-directory check WERROR=-Werror BUILD=build/san \
+		SANITIZE=address,undefined OPT="-O1 -g"
 
 check: all
 	@BUILD=$(BUILD) scripts/run-tests $(TEST_BIN)
@@ -76,6 +82,22 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/libgradguard.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/gen/openapi.c: $(OPENAPI_SRC) server/openapi.h
+	@mkdir -p $(dir $@)
+	@{ echo '/* Generated from schemas/openapi.json by the Makefile. */'; \
+	  echo '#include "server/openapi.h"'; \
+	  echo 'const unsigned char openapi_json[] = {'; \
+	  if [ -n "$(OPENAPI_SRC)" ]; then od -An -v -tx1 $(OPENAPI_SRC) | \
+	    sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  else echo '0x7b,0x7d,'; fi; \
+	  echo '0x00};'; \
+	  echo 'const size_t openapi_json_len = sizeof(openapi_json) - 1;'; \
+	} > $@.tmp && mv $@.tmp $@
+
+$(OPENAPI_OBJ): $(BUILD)/gen/openapi.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/libggtest.a: $(TESTLIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -92,3 +114,5 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+include mk/fuzz.mk

@@ -1,14 +1,43 @@
-/* PLACEHOLDER: replaced by the store dispatcher (memory:, sqlite:PATH). */
+/* The session store dispatcher: picks a back end from a URL ("memory:",
+ * "sqlite:PATH") and names store statuses. */
 #include "handlers/store.h"
 
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
 
+#include "server/store_impl.h"
+
+int64_t store_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* url: "memory:" or "sqlite:PATH" (PATH non-empty). max_sessions 0 means
+ * no limit. On failure returns -1, *out = NULL and a message in err. */
 int store_open(const char *url, size_t max_sessions, struct store **out,
 	       char *err, size_t errlen)
 {
-	(void)max_sessions;
 	*out = NULL;
-	snprintf(err, errlen, "no store back end for '%s' yet", url);
+	if (!url) {
+		snprintf(err, errlen, "no store URL");
+		return -1;
+	}
+	if (strcmp(url, "memory:") == 0)
+		return store_memory_open(max_sessions, out, err, errlen);
+	if (strncmp(url, "sqlite:", 7) == 0) {
+		if (url[7] == '\0') {
+			snprintf(err, errlen, "sqlite: needs a path (sqlite:PATH)");
+			return -1;
+		}
+		return store_sqlite_open(url + 7, max_sessions, out, err,
+					 errlen);
+	}
+	snprintf(err, errlen,
+		 "unknown store '%s' (expected memory: or sqlite:PATH)", url);
 	return -1;
 }
 
@@ -20,6 +49,13 @@ void store_close(struct store *s)
 
 const char *store_status_str(enum store_status st)
 {
-	(void)st;
-	return "?";
+	switch (st) {
+	case STORE_OK: return "ok";
+	case STORE_NOT_FOUND: return "not found";
+	case STORE_MISMATCH: return "feature count mismatch";
+	case STORE_FULL: return "session limit reached";
+	case STORE_UNAVAILABLE: return "store unavailable";
+	case STORE_NOMEM: return "out of memory";
+	}
+	return "unknown store status";
 }

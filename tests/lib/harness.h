@@ -13,12 +13,15 @@ struct gg_server {
 	int port;
 	char base[64];        /* "http://127.0.0.1:PORT" */
 	int out_fd;           /* the server's stdout (after the first line) */
+	char log_path[256];   /* its stderr ($BUILD/logs/...), "" if none */
 };
 
 /* Starts $GRADGUARD_BIN (default build/gradguard) with --port 0 --bind
  * 127.0.0.1, --store memory: unless extra_args names a --store, plus
  * extra_args (NULL-terminated, may be NULL), and waits (bounded, no sleep)
- * for the "listening on http://127.0.0.1:PORT" line. Returns 0 or -1. */
+ * for the "listening on http://127.0.0.1:PORT" line. Returns 0 or -1.
+ * The daemon is SIGKILLed if the calling thread dies first (a failed
+ * assertion in a forked test); its stderr goes to s->log_path. */
 int gg_server_start(struct gg_server *s, const char *const extra_args[]);
 /* SIGTERM, then waits up to 10 s; returns the exit status (or -1). */
 int gg_server_stop(struct gg_server *s);
@@ -49,5 +52,19 @@ int gg_post_json(const struct gg_server *s, const char *path,
 void gg_response_free(struct gg_response *r);
 /* The body parsed (caller cJSON_Deletes), NULL if not JSON. */
 cJSON *gg_response_json(const struct gg_response *r);
+
+/* Runs $GRADGUARD_BIN with args (NULL-terminated; no defaults added),
+ * stdin and stderr on /dev/null, and waits (at most 10 s). Up to out_len-1
+ * bytes of its stdout land NUL-terminated in out (may be NULL). Returns
+ * the exit status, or -1 (could not run, killed, timed out). */
+int gg_run(const char *const args[], char *out, size_t out_len);
+
+/* Sends req_len raw bytes to the server on a fresh TCP connection, then
+ * reads until the server closes, resp_len-1 bytes arrive, or timeout_ms
+ * passes; resp is NUL-terminated. Returns the bytes read, or -1 when the
+ * connection failed. For requests libcurl will not send (lying
+ * Content-Length, bad framing). */
+long gg_raw(const struct gg_server *s, const char *req, size_t req_len,
+	    char *resp, size_t resp_len, int timeout_ms);
 
 #endif

@@ -1,0 +1,19 @@
+"""Times POSTs of one JSON body: prints the median and min seconds of N runs.
+usage: timeit_http.py URL BODYFILE N"""
+import statistics
+import sys
+import time
+import urllib.request
+
+url, path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+body = open(path, "rb").read()
+times = []
+for _ in range(n):
+    req = urllib.request.Request(url, data=body, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(req, timeout=600) as r:
+        r.read()
+        assert r.status == 200, r.status
+    times.append(time.perf_counter() - t0)
+print("median_s=%.4f min_s=%.4f n=%d" % (statistics.median(times), min(times), n))

@@ -1,0 +1,42 @@
+/* What /normalize and /sessions share about sessions: id syntax and
+ * generation, the namespaced store key, store statuses as problems, and the
+ * statistics fields of a response. */
+#ifndef GRADGUARD_SESSION_H
+#define GRADGUARD_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "json.h"
+#include "problem.h"
+#include "store.h"
+
+struct stats;
+
+/* Longest session id; ids match [A-Za-z0-9_.-]{1,64}. */
+#define SESSION_ID_MAX 64
+/* Room for "<tenant>/<id>" keys. */
+#define SESSION_KEY_MAX 256
+
+bool session_id_valid(const char *id);
+/* A fresh id: 128 bits from getrandom(2) in base64url without padding (22
+ * characters) into out (>= 23 bytes). Returns 0, or -1 if no entropy. */
+int session_generate(char *out, size_t n);
+/* "<tenant>/<id>" into out; returns -1 if it does not fit. tenant NULL = "". */
+int session_key(char *out, size_t n, const char *tenant, const char *id);
+/* Fills p for a failed store operation on session id (pointer names the
+ * request field that chose it: "/session", or "" for a path parameter). */
+void session_store_problem(struct problem *p, enum store_status st,
+			   const char *id, const char *pointer);
+
+/* Writes the members "session", "n_samples_seen" (a number, or an array
+ * when per-feature counts differ), "n_features", "mean", "var", "scale"
+ * into an open object. scale NULL writes sqrt(var) with constant features
+ * at 1 (stats_scale). Returns -1 on OOM. */
+int session_write_stats(struct jw *w, const char *id, const struct stats *st,
+			const double *scale);
+/* RFC 3339 UTC with milliseconds ("2026-11-29T00:15:02.123Z"); out >= 32. */
+void session_format_time(char *out, size_t n, int64_t unix_ms);
+
+#endif

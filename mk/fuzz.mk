@@ -1,0 +1,1 @@
+# fuzz targets: see tests/fuzz/README (written by the fuzz work)

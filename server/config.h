@@ -1,0 +1,39 @@
+/* Daemon configuration: defaults, then GRADGUARD_<FLAG> environment
+ * variables, then command-line flags (the flag wins). One table of options
+ * drives parsing, the environment names and the usage text. */
+#ifndef GRADGUARD_CONFIG_H
+#define GRADGUARD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "handlers/limits.h"
+
+#define CONFIG_STR_MAX 1024
+
+enum log_format { LOG_TEXT = 0, LOG_JSON };
+
+struct config {
+	unsigned port;
+	char bind[64];
+	unsigned threads;        /* MHD polling threads */
+	unsigned workers;        /* compute pool */
+	unsigned queue;          /* bounded work queue: jobs waiting */
+	char store[CONFIG_STR_MAX];
+	struct limits limits;
+	enum log_format log_format;
+	bool help;
+	bool version;
+};
+
+/* Fills c from the defaults, then envp ("NAME=value" strings, NULL-ended;
+ * NULL means none), then argv[1..argc-1] ("--flag N" or "--flag=N").
+ * Returns 0, or -1 with a one-line message in err (the caller prints usage
+ * and exits 2). Numbers are decimal, range-checked, no sign or junk. */
+int config_load(struct config *c, int argc, char *const argv[],
+		char *const envp[], char *err, size_t errlen);
+/* Prints the usage text, one line per option with its env name. */
+void config_usage(FILE *f, const char *prog);
+
+#endif

@@ -1,0 +1,120 @@
+/* stderr logging, text or JSON lines; see log.h. */
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "handlers/buf.h"
+#include "handlers/json.h"
+
+static void log_time(char *out, size_t n)
+{
+	struct timespec ts;
+	struct tm tm;
+	char day[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out, n, "%s.%03ldZ", day, ts.tv_nsec / 1000000);
+}
+
+static void log_write(struct buf *b)
+{
+	const char *p = b->data;
+	size_t left = b->len;
+
+	if (b->failed)
+		return;
+	while (left) {
+		ssize_t n = write(STDERR_FILENO, p, left);
+
+		if (n <= 0)
+			break;
+		p += n;
+		left -= (size_t)n;
+	}
+}
+
+void log_access(enum log_format f, const struct access_entry *e)
+{
+	struct buf b;
+	char ts[48];
+	double ms = (double)e->duration_ns / 1e6;
+
+	buf_init(&b, 4096);
+	log_time(ts, sizeof(ts));
+	if (f == LOG_JSON) {
+		struct jw w;
+
+		jw_init(&w, &b);
+		jw_obj_begin(&w);
+		jw_key(&w, "ts");
+		jw_string(&w, ts);
+		jw_key(&w, "request_id");
+		jw_string(&w, e->request_id);
+		jw_key(&w, "method");
+		jw_string(&w, e->method);
+		jw_key(&w, "route");
+		jw_string(&w, e->route);
+		jw_key(&w, "status");
+		jw_uint(&w, e->status);
+		jw_key(&w, "bytes");
+		jw_uint(&w, e->bytes);
+		jw_key(&w, "duration_ms");
+		jw_double(&w, (double)(uint64_t)(ms * 1000.0) / 1000.0);
+		jw_obj_end(&w);
+		buf_putc(&b, '\n');
+	} else {
+		buf_printf(&b, "%s access id=%s method=%s route=%s status=%u "
+			   "bytes=%llu ms=%.3f\n", ts, e->request_id,
+			   e->method, e->route, e->status,
+			   (unsigned long long)e->bytes, ms);
+	}
+	log_write(&b);
+	buf_free(&b);
+}
+
+void log_vmsg(enum log_format f, const char *level, const char *fmt,
+	      va_list ap)
+{
+	struct buf b;
+	char ts[48], msg[1024];
+	size_t len;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	len = strlen(msg);
+	while (len && msg[len - 1] == '\n')
+		msg[--len] = '\0';
+	buf_init(&b, 4096);
+	log_time(ts, sizeof(ts));
+	if (f == LOG_JSON) {
+		struct jw w;
+
+		jw_init(&w, &b);
+		jw_obj_begin(&w);
+		jw_key(&w, "ts");
+		jw_string(&w, ts);
+		jw_key(&w, "level");
+		jw_string(&w, level);
+		jw_key(&w, "msg");
+		jw_string(&w, msg);
+		jw_obj_end(&w);
+		buf_putc(&b, '\n');
+	} else {
+		buf_printf(&b, "%s %s %s\n", ts, level, msg);
+	}
+	log_write(&b);
+	buf_free(&b);
+}
+
+void log_msg(enum log_format f, const char *level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(f, level, fmt, ap);
+	va_end(ap);
+}

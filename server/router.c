@@ -1,0 +1,103 @@
+/* Route matching over a table of patterns; see router.h. */
+#include "router.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+/* Matches path against pattern; a "{…}" segment is copied to param. */
+static bool pattern_match(const char *pat, const char *path, char *param,
+			  size_t param_len)
+{
+	param[0] = '\0';
+	while (*pat && *path) {
+		if (*pat == '{') {
+			size_t len = strcspn(path, "/");
+
+			if (len == 0 || len >= param_len)
+				return false;
+			memcpy(param, path, len);
+			param[len] = '\0';
+			path += len;
+			pat = strchr(pat, '}');
+			if (!pat)
+				return false;
+			pat++;
+			continue;
+		}
+		if (*pat != *path)
+			return false;
+		pat++;
+		path++;
+	}
+	return *pat == '\0' && *path == '\0';
+}
+
+static bool allow_has(const char *allow, const char *method)
+{
+	size_t mlen = strlen(method);
+
+	for (const char *p = allow; *p;) {
+		size_t len = strcspn(p, ",");
+
+		if (len == mlen && !strncmp(p, method, mlen))
+			return true;
+		p += len;
+		p += strspn(p, ", ");
+	}
+	return false;
+}
+
+static void allow_add(char *allow, size_t n, const char *method)
+{
+	size_t len = strlen(allow);
+
+	if (!allow_has(allow, method))
+		snprintf(allow + len, n - len, "%s%s", len ? ", " : "",
+			 method);
+}
+
+void router_match(const struct route *table, size_t n, const char *method,
+		  const char *path, struct route_match *m)
+{
+	char param[ROUTER_PARAM_MAX];
+	const char *want = strcmp(method, "HEAD") ? method : "GET";
+
+	m->status = 404;
+	m->row = -1;
+	m->path_row = -1;
+	m->param[0] = '\0';
+	m->allow[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (!pattern_match(table[i].pattern, path, param,
+				   sizeof(param)))
+			continue;
+		if (m->path_row < 0)
+			m->path_row = (int)i;
+		allow_add(m->allow, sizeof(m->allow), table[i].method);
+		if (!strcmp(table[i].method, "GET"))
+			allow_add(m->allow, sizeof(m->allow), "HEAD");
+		if (m->row < 0 && !strcmp(table[i].method, want)) {
+			m->row = (int)i;
+			memcpy(m->param, param, sizeof(param));
+		}
+	}
+	if (m->row >= 0)
+		m->status = 200;
+	else if (m->path_row >= 0)
+		m->status = 405;
+}
+
+bool router_is_json_type(const char *ct)
+{
+	static const char json[] = "application/json";
+
+	if (!ct)
+		return false;
+	ct += strspn(ct, " \t");
+	if (strncasecmp(ct, json, sizeof(json) - 1) != 0)
+		return false;
+	ct += sizeof(json) - 1;
+	ct += strspn(ct, " \t");
+	return *ct == '\0' || *ct == ';';
+}

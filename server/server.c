@@ -1,0 +1,532 @@
+/* The libmicrohttpd daemon: one struct req per request from the first
+ * access-handler call to MHD's completion callback; see server.h. */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "handlers/json.h"
+#include "log.h"
+#include "metrics.h"
+#include "reply.h"
+#include "routes.h"
+#include "workers.h"
+
+/* Idle connections are closed after this many seconds (slow clients). */
+#define SERVER_CONN_TIMEOUT_S 30u
+/* Connections open at once, over all polling threads. */
+#define SERVER_CONN_LIMIT 1024u
+/* MHD's per-connection pool: request headers and the read buffer. */
+#define SERVER_CONN_MEMORY (64u * 1024u)
+/* Body bytes read and dropped after max_body before the connection is
+ * closed without an answer (a client that ignores limits). */
+#define SERVER_DISCARD_MAX (64u * 1024u * 1024u)
+/* A client's X-Request-Id longer than this is replaced by our own. */
+#define REQUEST_ID_MAX 128
+
+enum req_state { REQ_READING, REQ_WORKING, REQ_DONE, REQ_SENT };
+
+struct req {
+	struct server *srv;
+	struct MHD_Connection *conn;
+	uint64_t t0;                   /* CLOCK_MONOTONIC ns, first call */
+	const struct route *route;     /* NULL: 404/405 */
+	struct route_match match;
+	char method[8];                /* for metrics and the log */
+	char id[REQUEST_ID_MAX + 1];
+	struct buf body;               /* capped at max_body */
+	bool overflow;                 /* body passed max_body */
+	size_t discarded;              /* bytes dropped after the overflow */
+	_Atomic int state;             /* enum req_state */
+	struct hres res;
+	unsigned status;               /* sent; 0 until queued */
+	size_t bytes;
+	uint64_t evaluations;
+};
+
+static const char *const known_methods[] = {
+	"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS",
+};
+
+static bool request_id_sane(const char *s)
+{
+	size_t n;
+
+	if (!s || !*s)
+		return false;
+	for (n = 0; s[n]; n++)
+		if (n >= REQUEST_ID_MAX || (unsigned char)s[n] < 0x20 ||
+		    (unsigned char)s[n] > 0x7e)
+			return false;
+	return true;
+}
+
+/* 16 hex digits from getrandom, or from a counter and the clock. */
+static void request_id_new(struct server *s, char *out, size_t n)
+{
+	unsigned char r[8];
+	uint64_t v;
+
+	if (getrandom(r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		v = atomic_fetch_add(&s->id_seq, 1) * 0x9e3779b97f4a7c15u ^
+		    clock_now_ns();
+		memcpy(r, &v, sizeof(r));
+	}
+	snprintf(out, n, "%02x%02x%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2],
+		 r[3], r[4], r[5], r[6], r[7]);
+}
+
+static void req_free(struct req *r)
+{
+	if (!r)
+		return;
+	buf_free(&r->body);
+	hres_free(&r->res);
+	free(r);
+}
+
+static struct req *req_new(struct server *s, struct MHD_Connection *conn,
+			   const char *method)
+{
+	struct req *r = calloc(1, sizeof(*r));
+	const char *id;
+
+	if (!r)
+		return NULL;
+	r->srv = s;
+	r->conn = conn;
+	r->t0 = clock_now_ns();
+	snprintf(r->method, sizeof(r->method), "OTHER");
+	for (size_t i = 0; i < sizeof(known_methods) / sizeof(*known_methods);
+	     i++)
+		if (!strcmp(method, known_methods[i]))
+			snprintf(r->method, sizeof(r->method), "%s", method);
+	id = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					 "X-Request-Id");
+	if (request_id_sane(id))
+		snprintf(r->id, sizeof(r->id), "%s", id);
+	else
+		request_id_new(s, r->id, sizeof(r->id));
+	buf_init(&r->body, s->cfg->limits.max_body);
+	hres_init(&r->res, s->cfg->limits.max_response);
+	atomic_init(&r->state, REQ_READING);
+	return r;
+}
+
+/* Queues the response: res.body, or the problem as problem+json.
+ * MHD_NO only when MHD refuses (no memory, or a state where no response
+ * may be queued yet). */
+static enum MHD_Result req_send(struct req *r)
+{
+	struct MHD_Response *resp;
+	struct buf out;
+	const char *ctype;
+	unsigned status;
+	char *data;
+	size_t len;
+	enum MHD_Result ret;
+
+	buf_init(&out, 0);
+	if (!problem_is_set(&r->res.problem) && r->res.body.failed)
+		problem_set(&r->res.problem, PROB_TOO_LARGE,
+			    "the response would exceed max_response (%zu "
+			    "bytes)", r->srv->cfg->limits.max_response);
+	if (problem_is_set(&r->res.problem)) {
+		status = problem_status(r->res.problem.kind);
+		reply_problem(&out, &r->res.problem, r->id);
+		ctype = REPLY_PROBLEM_TYPE;
+		data = buf_detach(&out, &len);
+	} else {
+		status = r->res.status ? r->res.status : 200;
+		ctype = r->res.content_type ? r->res.content_type
+					    : "application/json";
+		data = buf_detach(&r->res.body, &len);
+	}
+	if (status == 204 || !data) {
+		free(data);
+		data = NULL;
+		len = 0;
+		resp = MHD_create_response_from_buffer(0, (void *)"",
+						       MHD_RESPMEM_PERSISTENT);
+	} else {
+		resp = MHD_create_response_from_buffer(len, data,
+						       MHD_RESPMEM_MUST_FREE);
+	}
+	if (!resp) {
+		free(data);
+		return MHD_NO;
+	}
+	if (status != 204)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+					ctype);
+	MHD_add_response_header(resp, "X-Request-Id", r->id);
+	if (status == 405 && r->match.allow[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
+					r->match.allow);
+	if (status == 429)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	if (r->res.location[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION,
+					r->res.location);
+	ret = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	if (ret == MHD_YES) {
+		r->status = status;
+		r->bytes = len;
+		atomic_store(&r->state, REQ_SENT);
+	}
+	return ret;
+}
+
+/* Runs the route's handler (poll thread for inline routes, else a worker):
+ * parses the body for JSON routes, then calls the handler with a context. */
+static void req_run(struct req *r)
+{
+	const struct server *s = r->srv;
+	struct hctx ctx;
+	cJSON *body = NULL;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.limits = &s->cfg->limits;
+	ctx.store = s->store;
+	ctx.param = r->match.param[0] ? r->match.param : NULL;
+	ctx.tenant = "";
+	ctx.deadline_ns = r->t0 +
+			  (uint64_t)s->cfg->limits.deadline_ms * 1000000u;
+	ctx.server = r->srv;
+	if (r->route->flags & ROUTE_JSON) {
+		if (json_parse(r->body.data ? r->body.data : "", r->body.len,
+			       &body, &r->res.problem))
+			goto out;
+		buf_free(&r->body);
+	}
+	if (hctx_expired(&ctx)) {
+		problem_set(&r->res.problem, PROB_DEADLINE,
+			    "the deadline of %u ms passed before the request "
+			    "was started", s->cfg->limits.deadline_ms);
+		goto out;
+	}
+	r->route->fn(&ctx, body, &r->res);
+	r->evaluations = ctx.evaluations;
+out:
+	cJSON_Delete(body);
+}
+
+static void req_work(void *arg)
+{
+	struct req *r = arg;
+
+	req_run(r);
+	atomic_store(&r->state, REQ_DONE);
+	MHD_resume_connection(r->conn);
+}
+
+/* First call: route, content type and Content-Length checks. Errors found
+ * here are answered at once, before any body is read. */
+static enum MHD_Result req_begin(struct req *r, const char *url,
+				 const char *method)
+{
+	const struct server *s = r->srv;
+	const char *ct, *cl;
+	unsigned long long len;
+	char *end;
+
+	router_match(s->routes, s->n_routes, method, url, &r->match);
+	if (r->match.status == 404) {
+		problem_set(&r->res.problem, PROB_NOT_FOUND,
+			    "no route for %.200s", url);
+		return req_send(r);
+	}
+	if (r->match.status == 405) {
+		problem_set(&r->res.problem, PROB_METHOD_NOT_ALLOWED,
+			    "%s is not allowed on %.200s; allowed: %s",
+			    r->method, url, r->match.allow);
+		return req_send(r);
+	}
+	r->route = &s->routes[r->match.row];
+	if (!(r->route->flags & ROUTE_JSON))
+		return MHD_YES;
+	ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+					 MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (!router_is_json_type(ct)) {
+		problem_set(&r->res.problem, PROB_UNSUPPORTED_MEDIA,
+			    "Content-Type must be application/json, got %.100s",
+			    ct ? ct : "none");
+		return req_send(r);
+	}
+	cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+					 MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl) {
+		errno = 0;
+		len = strtoull(cl, &end, 10);
+		if (errno == 0 && *end == '\0' &&
+		    len > s->cfg->limits.max_body) {
+			problem_set(&r->res.problem, PROB_TOO_LARGE,
+				    "the body of %llu bytes exceeds max_body "
+				    "(%zu bytes)", len,
+				    s->cfg->limits.max_body);
+			return req_send(r);
+		}
+	}
+	return MHD_YES;
+}
+
+/* A piece of the body: kept for JSON routes, up to max_body. Past it the
+ * rest is read and dropped (MHD 0.9.75 only lets a response be queued
+ * before or after the body) and answered 413 at its end; a client that
+ * keeps sending SERVER_DISCARD_MAX more bytes is cut off (MHD_NO). */
+static enum MHD_Result req_take(struct req *r, const char *data, size_t n)
+{
+	if (r->overflow) {
+		r->discarded += n;
+		return r->discarded > SERVER_DISCARD_MAX ? MHD_NO : MHD_YES;
+	}
+	if (atomic_load(&r->state) != REQ_READING || !r->route ||
+	    !(r->route->flags & ROUTE_JSON))
+		return MHD_YES;
+	if (buf_append(&r->body, data, n) == 0)
+		return MHD_YES;
+	r->overflow = true;
+	buf_free(&r->body);
+	problem_set(&r->res.problem, PROB_TOO_LARGE,
+		    "the body exceeds max_body (%zu bytes)",
+		    r->srv->cfg->limits.max_body);
+	r->discarded = n;
+	return MHD_YES;
+}
+
+/* Last call (whole body here): inline routes run now, the others go to the
+ * worker pool while the connection is suspended. */
+static enum MHD_Result req_dispatch(struct req *r)
+{
+	struct server *s = r->srv;
+
+	if (r->overflow || problem_is_set(&r->res.problem))
+		return req_send(r);
+	if (!(r->route->flags & ROUTE_OFFLOAD)) {
+		req_run(r);
+		return req_send(r);
+	}
+	atomic_store(&r->state, REQ_WORKING);
+	MHD_suspend_connection(r->conn);
+	if (workers_submit(s->workers, req_work, r)) {
+		problem_set(&r->res.problem, PROB_OVERLOADED,
+			    "all %u workers are busy and %u requests are "
+			    "waiting; retry later", s->cfg->workers,
+			    s->cfg->queue);
+		atomic_store(&r->state, REQ_DONE);
+		MHD_resume_connection(r->conn);
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
+				 const char *url, const char *method,
+				 const char *version, const char *upload_data,
+				 size_t *upload_data_size, void **con_cls)
+{
+	struct server *s = cls;
+	struct req *r = *con_cls;
+
+	(void)version;
+	if (!r) {
+		r = req_new(s, conn, method);
+		if (!r)
+			return MHD_NO;  /* out of memory: nothing to answer */
+		*con_cls = r;
+		metrics_in_flight_add(s->metrics, 1);
+		return req_begin(r, url, method);
+	}
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+
+		*upload_data_size = 0;
+		return req_take(r, upload_data, n);
+	}
+	switch (atomic_load(&r->state)) {
+	case REQ_READING:
+		return req_dispatch(r);
+	case REQ_DONE:
+		return req_send(r);
+	default:
+		return MHD_YES;
+	}
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn,
+			 void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct server *s = cls;
+	struct req *r = *con_cls;
+	struct access_entry e;
+	uint64_t dur;
+	int row;
+
+	(void)conn;
+	(void)toe;
+	if (!r)
+		return;
+	*con_cls = NULL;
+	dur = clock_now_ns() - r->t0;
+	row = r->match.row >= 0 ? r->match.row : r->match.path_row;
+	if (r->status)
+		metrics_observe(s->metrics, row, r->method, r->status, dur);
+	if (r->evaluations)
+		metrics_add_evaluations(s->metrics, r->evaluations);
+	e.request_id = r->id;
+	e.method = r->method;
+	e.route = row >= 0 ? s->routes[row].pattern : "unmatched";
+	e.status = r->status;
+	e.bytes = r->bytes;
+	e.duration_ns = dur;
+	log_access(s->cfg->log_format, &e);
+	req_free(r);
+	metrics_in_flight_add(s->metrics, -1);
+	pthread_mutex_lock(&s->idle_lock);
+	pthread_cond_broadcast(&s->idle);
+	pthread_mutex_unlock(&s->idle_lock);
+}
+
+__attribute__((format(printf, 2, 0)))
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	const struct server *s = cls;
+
+	log_vmsg(s->cfg->log_format, "mhd", fmt, ap);
+}
+
+/* cfg->bind and port as a socket address; *v6 tells the family. */
+static int server_addr(const struct config *cfg, struct sockaddr_storage *ss,
+		       bool *v6)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	*v6 = false;
+	if (inet_pton(AF_INET, cfg->bind, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)cfg->port);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, cfg->bind, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)cfg->port);
+		*v6 = true;
+		return 0;
+	}
+	return -1;
+}
+
+int server_start(const struct config *cfg, struct store *store,
+		 struct server **out, char *err, size_t errlen)
+{
+	struct server *s = NULL;
+	struct sockaddr_storage ss;
+	const union MHD_DaemonInfo *info;
+	pthread_condattr_t ca;
+	unsigned flags;
+	bool v6;
+
+	*out = NULL;
+	if (server_addr(cfg, &ss, &v6)) {
+		snprintf(err, errlen, "bad bind address '%s'", cfg->bind);
+		return -1;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	s->cfg = cfg;
+	s->store = store;
+	s->routes = routes_table(&s->n_routes);
+	atomic_init(&s->id_seq, 0);
+	pthread_mutex_init(&s->idle_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->idle, &ca);
+	pthread_condattr_destroy(&ca);
+	s->metrics = metrics_new(s->routes, s->n_routes);
+	if (!s->metrics || workers_start(cfg->workers, cfg->queue,
+					 &s->workers)) {
+		snprintf(err, errlen, "cannot start %u workers", cfg->workers);
+		goto fail;
+	}
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+		MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	if (v6)
+		flags |= MHD_USE_IPv6;
+	s->daemon = MHD_start_daemon(
+		flags, (uint16_t)cfg->port, NULL, NULL, on_access, s,
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)SERVER_CONN_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)SERVER_CONN_LIMIT,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_CONN_MEMORY,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		/* one thread: no pool (MHD warns about a pool of 1) */
+		cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
+		(unsigned int)cfg->threads, MHD_OPTION_END);
+	if (!s->daemon) {
+		snprintf(err, errlen, "cannot listen on %s port %u", cfg->bind,
+			 cfg->port);
+		goto fail;
+	}
+	info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info && info->port ? info->port : cfg->port;
+	snprintf(s->url, sizeof(s->url), v6 ? "http://[%s]:%u"
+					    : "http://%s:%u", cfg->bind,
+		 s->port);
+	*out = s;
+	return 0;
+fail:
+	server_stop(s, 0);
+	return -1;
+}
+
+void server_stop(struct server *s, unsigned drain_ms)
+{
+	struct timespec until;
+
+	if (!s)
+		return;
+	if (s->daemon) {
+		MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += drain_ms / 1000;
+		until.tv_nsec += (long)(drain_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&s->idle_lock);
+		while (metrics_in_flight(s->metrics) > 0)
+			if (pthread_cond_timedwait(&s->idle, &s->idle_lock,
+						   &until) == ETIMEDOUT)
+				break;
+		pthread_mutex_unlock(&s->idle_lock);
+	}
+	workers_stop(s->workers);
+	if (s->daemon)
+		MHD_stop_daemon(s->daemon);
+	metrics_free(s->metrics);
+	pthread_cond_destroy(&s->idle);
+	pthread_mutex_destroy(&s->idle_lock);
+	free(s);
+}

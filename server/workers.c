@@ -1,0 +1,113 @@
+/* Bounded job queue served by a thread pool; see workers.h. */
+#include "workers.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+struct job {
+	workers_fn *fn;
+	void *arg;
+};
+
+struct workers {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct job *ring;       /* queue_max slots */
+	size_t cap, head, len;
+	bool stopping;
+	pthread_t *threads;
+	unsigned n_threads;     /* started */
+};
+
+static void *workers_loop(void *arg)
+{
+	struct workers *w = arg;
+
+	for (;;) {
+		struct job j;
+
+		pthread_mutex_lock(&w->lock);
+		while (w->len == 0 && !w->stopping)
+			pthread_cond_wait(&w->wake, &w->lock);
+		if (w->len == 0) {
+			pthread_mutex_unlock(&w->lock);
+			return NULL;
+		}
+		j = w->ring[w->head];
+		w->head = (w->head + 1) % w->cap;
+		w->len--;
+		pthread_mutex_unlock(&w->lock);
+		j.fn(j.arg);
+	}
+}
+
+int workers_start(unsigned n, size_t queue_max, struct workers **out)
+{
+	struct workers *w = NULL;
+
+	*out = NULL;
+	if (n == 0 || queue_max == 0)
+		return -1;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -1;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	w->cap = queue_max;
+	w->ring = calloc(queue_max, sizeof(*w->ring));
+	w->threads = calloc(n, sizeof(*w->threads));
+	if (!w->ring || !w->threads)
+		goto fail;
+	for (; w->n_threads < n; w->n_threads++)
+		if (pthread_create(&w->threads[w->n_threads], NULL,
+				   workers_loop, w))
+			goto fail;
+	*out = w;
+	return 0;
+fail:
+	workers_stop(w);
+	return -1;
+}
+
+int workers_submit(struct workers *w, workers_fn *fn, void *arg)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&w->lock);
+	if (!w->stopping && w->len < w->cap) {
+		w->ring[(w->head + w->len) % w->cap] = (struct job){fn, arg};
+		w->len++;
+		pthread_cond_signal(&w->wake);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return rc;
+}
+
+size_t workers_pending(struct workers *w)
+{
+	size_t n;
+
+	pthread_mutex_lock(&w->lock);
+	n = w->len;
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
+void workers_stop(struct workers *w)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stopping = true;
+	pthread_cond_broadcast(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	for (unsigned i = 0; i < w->n_threads; i++)
+		pthread_join(w->threads[i], NULL);
+	pthread_cond_destroy(&w->wake);
+	pthread_mutex_destroy(&w->lock);
+	free(w->threads);
+	free(w->ring);
+	free(w);
+}
