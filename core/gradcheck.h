@@ -1,7 +1,6 @@
-/* The gradient-check engine: centered finite differences of a cost source
- * (a network evaluated here, later a client's oracle) over coordinates or
- * random directions, on several threads with a deadline, and the comparison
- * with an analytic gradient (relative errors, verdict tiers, blocks, worst). */
+/* Gradient-check engine: centered differences of a cost source (a network, later
+ * a client's oracle) over coordinates or directions, threaded with a deadline,
+ * and the comparison with an analytic gradient (errors, tiers, blocks, worst). */
 #ifndef GRADGUARD_GRADCHECK_H
 #define GRADGUARD_GRADCHECK_H
 

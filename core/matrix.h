@@ -1,8 +1,6 @@
-/* Dense row-major double matrices: the small kernels the numeric core shares.
- * Pure C; callers own all storage. Every kernel sums each output element over
- * the inner dimension in increasing index order, so a column's result does
- * not depend on how many other columns are computed with it (bit-identical
- * results whatever the batch size or thread partition). */
+/* Dense row-major double matrices: the kernels the numeric core shares. Each
+ * output element is summed in increasing inner index, so a column's value does
+ * not depend on the other columns computed with it (batch/thread invariant). */
 #ifndef GRADGUARD_MATRIX_H
 #define GRADGUARD_MATRIX_H
 

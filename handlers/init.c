@@ -19,10 +19,11 @@
 
 /* Largest accepted scale: keeps scale * randn far from overflow. */
 #define INIT_MAX_SCALE 1e100
-/* Orthogonal costs sum over layers of max(r,c) * min(r,c)^2 multiply-adds
- * (Householder QR); allowed up to this many per parameter of the limit
- * (8M parameters: 2.1e9, a few seconds; [1000, 1000, 1000] fits). */
-#define INIT_ORTHOGONAL_WORK_PER_PARAMETER 256u
+/* Compute budget of one request, in multiply-adds per parameter of the
+ * max_parameters limit (8M: 2.1e9, a few seconds). Orthogonal costs
+ * sum max(r,c) * min(r,c)^2 (Householder QR: [1000, 1000, 1000] fits); a
+ * diagnosis costs batch * parameters (three passes of that size). */
+#define INIT_WORK_PER_PARAMETER 256u
 /* Upper bound of the text of one printed double plus its comma. */
 #define INIT_CHARS_PER_NUMBER 25u
 /* Default number of samples of a diagnosis batch. */
@@ -204,13 +205,12 @@ static int check_limits(const struct limits *lim, const struct init_req *q,
 		return -1;
 	}
 	if (q->spec.method == INIT_ORTHOGONAL &&
-	    orth / INIT_ORTHOGONAL_WORK_PER_PARAMETER > lim->max_parameters) {
+	    orth / INIT_WORK_PER_PARAMETER > lim->max_parameters) {
 		problem_add(p, PROB_TOO_LARGE, "/layer_dims",
 			    "orthogonal needs %zu multiply-adds of QR, over the "
 			    "limit %u x max_parameters = %zu", orth,
-			    INIT_ORTHOGONAL_WORK_PER_PARAMETER,
-			    (size_t)INIT_ORTHOGONAL_WORK_PER_PARAMETER *
-				    lim->max_parameters);
+			    INIT_WORK_PER_PARAMETER,
+			    (size_t)INIT_WORK_PER_PARAMETER * lim->max_parameters);
 		return -1;
 	}
 	if (lim->max_response && text > lim->max_response) {
@@ -232,6 +232,16 @@ static int check_limits(const struct limits *lim, const struct init_req *q,
 			    "the diagnosis keeps batch x sum(layer_dims) = %zu x %zu "
 			    "activations, over the limit max_elements = %zu",
 			    q->batch, sum, lim->max_elements);
+		return -1;
+	}
+	/* params <= max_parameters and batch <= max_diagnose_batch: no overflow */
+	if (q->batch * params / INIT_WORK_PER_PARAMETER > lim->max_parameters) {
+		problem_add(p, PROB_TOO_LARGE, "/diagnose/batch",
+			    "the diagnosis needs batch x parameters = %zu x %zu "
+			    "multiply-adds per pass, over the limit %u x "
+			    "max_parameters = %zu", q->batch, params,
+			    INIT_WORK_PER_PARAMETER,
+			    (size_t)INIT_WORK_PER_PARAMETER * lim->max_parameters);
 		return -1;
 	}
 	return 0;

@@ -304,6 +304,49 @@ START_TEST(truncated_draws_are_bounded_with_the_requested_std)
 }
 END_TEST
 
+/* The ziggurat's rare paths (wedges: ~1.2% of draws; tail beyond r:
+ * ~0.03%) barely move moments; a fine-binned chi-square and the mean excess
+ * over r of the tail draws see them. */
+START_TEST(ziggurat_matches_phi_in_fine_bins_and_in_the_tail)
+{
+	enum { N = 20000000, NB = 400 };
+	const double lo = -4.0, w = 8.0 / NB, r = 3.6541528853610088;
+	double *cnt = calloc(NB + 2, sizeof *cnt), chi = 0, excess = 0;
+	double q = 0.5 * erfc(r / sqrt(2.0)), m = exp(-r * r / 2) / sqrt(2 * M_PI) / q;
+	double want_excess = m - r, var_excess = 1 - r * m + r * r - want_excess * want_excess;
+	long tail = 0;
+	struct rng g;
+
+	ck_assert_ptr_nonnull(cnt);
+	rng_seed(&g, RNG_FAST, 31);
+	for (long i = 0; i < N; i++) {
+		double z = rng_gauss(&g);
+		int b = z < lo ? 0 : z >= -lo ? NB + 1 : 1 + (int)((z - lo) / w);
+
+		cnt[b > NB && z < -lo ? NB : b]++;
+		if (fabs(z) > r) {
+			excess += fabs(z) - r;
+			tail++;
+		}
+	}
+	for (int b = 0; b < NB + 2; b++) {
+		double p = b == 0 ? phi_cdf(lo) : b == NB + 1 ? phi_cdf(lo) :
+			   phi_cdf(lo + b * w) - phi_cdf(lo + (b - 1) * w);
+		double e = p * N;
+
+		chi += (cnt[b] - e) * (cnt[b] - e) / e;
+	}
+	/* chi-square with NB + 1 degrees of freedom: mean 401, sd 28.3 */
+	ck_assert_msg(chi <= (NB + 1) + 6 * sqrt(2.0 * (NB + 1)), "chi2 %g", chi);
+	ck_assert_msg(fabs((double)tail / N - 2 * q) <= 6 * sqrt(2 * q / N),
+		      "tail fraction %g, want %g", (double)tail / N, 2 * q);
+	ck_assert_msg(fabs(excess / (double)tail - want_excess) <=
+		      5 * sqrt(var_excess / (double)tail),
+		      "mean excess over r %g, want %g", excess / (double)tail, want_excess);
+	free(cnt);
+}
+END_TEST
+
 static Suite *rng_suite(void)
 {
 	Suite *s = suite_create("rng");
@@ -322,6 +365,7 @@ static Suite *rng_suite(void)
 	tcase_add_loop_test(dist, gaussian_draws_have_normal_moments_and_cdf, 0, 2);
 	tcase_add_loop_test(dist, uniform_draws_stay_in_range_with_uniform_moments, 0, 2);
 	tcase_add_loop_test(dist, truncated_draws_are_bounded_with_the_requested_std, 0, 2);
+	tcase_add_test(dist, ziggurat_matches_phi_in_fine_bins_and_in_the_tail);
 	suite_add_tcase(s, np);
 	suite_add_tcase(s, fast);
 	suite_add_tcase(s, dist);

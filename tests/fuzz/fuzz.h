@@ -27,7 +27,8 @@ void fuzz_ctx(struct hctx *ctx, const char *param);
  * failure has a known kind with a 4xx/5xx status, a terminated detail, at
  * most PROBLEM_MAX_ERRORS errors, each pointer "" or starting with '/'.
  * Returns the parsed success body (cJSON_Delete it) or NULL on failure;
- * *status receives the HTTP status. */
+ * *status receives the HTTP status. With FUZZ_VERBOSE set in the
+ * environment, each answer is printed to stderr. */
 cJSON *fuzz_call(handler_fn *fn, const char *param, const cJSON *body,
 		 unsigned *status);
 /* Checks that text[0..len) is exactly one JSON value; returns it parsed

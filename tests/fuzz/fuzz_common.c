@@ -192,6 +192,10 @@ cJSON *fuzz_call(handler_fn *fn, const char *param, const cJSON *body,
 		else if (res.body.len)
 			fuzz_fail("204 with a body of %zu bytes", res.body.len);
 	}
+	if (getenv("FUZZ_VERBOSE"))
+		fprintf(stderr, "fuzz: handler answered %u%s%s\n", *status,
+			problem_is_set(&res.problem) ? ": " : "",
+			problem_is_set(&res.problem) ? res.problem.detail : "");
 	hres_free(&res);
 	return out;
 }

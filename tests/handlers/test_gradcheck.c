@@ -13,7 +13,7 @@
 #include "core/mlp.h"
 #include "handlers/handler.h"
 #include "handlers/limits.h"
-#include "../core/mlp_fixture.h"
+#include "tests/core/mlp_fixture.h"
 
 static cJSON *root;
 

@@ -498,6 +498,7 @@ static const struct {
 	{ "{\"layer_dims\": [2, 3], \"diagnose\": {\"batch\": 70000}}", 413, "/diagnose/batch" },
 	{ "{\"layer_dims\": [3000, 1000, 10], \"diagnose\": {\"batch\": 2000}}", 413, "/diagnose/batch" },
 	{ "{\"layer_dims\": [2000, 2000, 2000], \"method\": \"orthogonal\"}", 413, "/layer_dims" },
+	{ "{\"layer_dims\": [2000, 2000, 2000], \"diagnose\": {\"batch\": 600}}", 413, "/diagnose/batch" },
 };
 
 START_TEST(bad_input_names_the_field)
