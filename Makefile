@@ -116,3 +116,4 @@ clean:
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 include mk/fuzz.mk
+include mk/ui.mk

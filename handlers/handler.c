@@ -10,6 +10,7 @@ void hres_init(struct hres *res, size_t max_response)
 	problem_init(&res->problem);
 	res->content_type = NULL;
 	res->location[0] = '\0';
+	res->headers = NULL;
 }
 
 void hres_free(struct hres *res)

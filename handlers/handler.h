@@ -33,6 +33,9 @@ struct hres {
 	struct problem problem;   /* set instead on failure */
 	const char *content_type; /* NULL: application/json */
 	char location[160];       /* optional Location header, "" if none */
+	/* extra headers of a success response: "Name", "value", ..., NULL;
+	 * static storage (server/ui.c: Cache-Control, CSP); NULL: none */
+	const char *const *headers;
 };
 
 /* body is NULL for methods without one (GET, DELETE). */

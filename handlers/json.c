@@ -378,8 +378,10 @@ int json_parse(const char *body, size_t len, cJSON **out, struct problem *p)
 	 * NUL; the scan above already refused trailing garbage. */
 	root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
 	if (!root) {
-		problem_set(p, PROB_MALFORMED_JSON,
-			    "could not parse the body at byte offset %zu",
+		/* the scan accepts only what cJSON accepts (fuzzed): a failure
+		 * here is cJSON running out of memory */
+		problem_set(p, PROB_OUT_OF_MEMORY,
+			    "out of memory parsing the body (at byte offset %zu)",
 			    end && end >= body ? (size_t)(end - body) : (size_t)0);
 		return -1;
 	}

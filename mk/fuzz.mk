@@ -15,10 +15,12 @@ FUZZ_CC      ?= clang
 FUZZ_BUILD   ?= build/fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_MAX_LEN ?= 65536
+FUZZ_DICT    ?= tests/fuzz/gradguard.dict
 # Extra libFuzzer flags, e.g. FUZZ_ARGS="-jobs=2 -workers=2" or -dict=...
 FUZZ_ARGS    ?=
 FUZZ_OPTS     = -max_len=$(FUZZ_MAX_LEN) -timeout=10 -rss_limit_mb=2048 \
-	-max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(FUZZ_ARGS)
+	-max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	$(if $(FUZZ_DICT),-dict=$(FUZZ_DICT)) $(FUZZ_ARGS)
 
 FUZZ_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer

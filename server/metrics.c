@@ -37,6 +37,7 @@ struct metrics {
 	_Atomic uint64_t hist_sum_ns[MAX_LABELS];
 	_Atomic long in_flight;
 	_Atomic uint64_t evaluations;
+	_Atomic uint64_t rejected[METRICS_REJECT_COUNT_];
 };
 
 struct metrics *metrics_new(const struct route *table, size_t n)
@@ -122,6 +123,13 @@ void metrics_add_evaluations(struct metrics *m, uint64_t n)
 	atomic_fetch_add_explicit(&m->evaluations, n, memory_order_relaxed);
 }
 
+void metrics_reject(struct metrics *m, enum metrics_reject why)
+{
+	if ((unsigned)why < METRICS_REJECT_COUNT_)
+		atomic_fetch_add_explicit(&m->rejected[why], 1,
+					  memory_order_relaxed);
+}
+
 static uint64_t load(const _Atomic uint64_t *p)
 {
 	return atomic_load_explicit(p, memory_order_relaxed);
@@ -197,6 +205,15 @@ void metrics_write(const struct metrics *m, struct buf *b, long sessions)
 		   "# TYPE gradguard_gradcheck_evaluations_total counter\n"
 		   "gradguard_gradcheck_evaluations_total %llu\n",
 		   (unsigned long long)load(&m->evaluations));
+	buf_printf(b, "# HELP gradguard_rejected_total Requests refused "
+		   "before any work, by reason.\n"
+		   "# TYPE gradguard_rejected_total counter\n"
+		   "gradguard_rejected_total{reason=\"overloaded\"} %llu\n"
+		   "gradguard_rejected_total{reason=\"unauthorized\"} %llu\n",
+		   (unsigned long long)load(
+			   &m->rejected[METRICS_REJECT_OVERLOADED]),
+		   (unsigned long long)load(
+			   &m->rejected[METRICS_REJECT_UNAUTHORIZED]));
 	if (sessions >= 0)
 		buf_printf(b, "# HELP gradguard_sessions Sessions in the "
 			   "store.\n# TYPE gradguard_sessions gauge\n"
@@ -204,4 +221,16 @@ void metrics_write(const struct metrics *m, struct buf *b, long sessions)
 	buf_puts(b, "# HELP gradguard_build_info Build information.\n"
 		 "# TYPE gradguard_build_info gauge\n"
 		 "gradguard_build_info{version=\"" GRADGUARD_VERSION "\"} 1\n");
+}
+
+void metrics_write_queue(struct buf *b, size_t depth, size_t capacity)
+{
+	buf_printf(b, "# HELP gradguard_queue_depth Jobs waiting for a "
+		   "compute worker.\n"
+		   "# TYPE gradguard_queue_depth gauge\n"
+		   "gradguard_queue_depth %zu\n"
+		   "# HELP gradguard_queue_capacity Jobs that may wait before "
+		   "requests get 429.\n"
+		   "# TYPE gradguard_queue_capacity gauge\n"
+		   "gradguard_queue_capacity %zu\n", depth, capacity);
 }

@@ -25,6 +25,17 @@ void metrics_in_flight_add(struct metrics *m, long delta);
 long metrics_in_flight(const struct metrics *m);
 void metrics_add_evaluations(struct metrics *m, uint64_t n);
 
+/* Requests refused before any work: gradguard_rejected_total{reason}. */
+enum metrics_reject {
+	METRICS_REJECT_OVERLOADED = 0,   /* 429: the work queue is full */
+	METRICS_REJECT_UNAUTHORIZED,     /* 401: missing or invalid API key */
+	METRICS_REJECT_COUNT_
+};
+void metrics_reject(struct metrics *m, enum metrics_reject why);
+/* Writes the admission gauges gradguard_queue_depth (jobs waiting for a
+ * worker, read at scrape time) and gradguard_queue_capacity. */
+void metrics_write_queue(struct buf *b, size_t depth, size_t capacity);
+
 /* Writes the exposition; sessions < 0 leaves the sessions gauge out. */
 void metrics_write(const struct metrics *m, struct buf *b, long sessions);
 

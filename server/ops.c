@@ -8,6 +8,7 @@
 #include "routes.h"
 #include "server.h"
 #include "version.h"
+#include "workers.h"
 
 void handle_healthz(struct hctx *ctx, const cJSON *body, struct hres *res)
 {
@@ -87,5 +88,8 @@ void handle_metrics(struct hctx *ctx, const cJSON *body, struct hres *res)
 	    ctx->store->ops->count(ctx->store, &n) == STORE_OK)
 		sessions = (long)n;
 	metrics_write(s->metrics, &res->body, sessions);
+	if (s->workers)
+		metrics_write_queue(&res->body, workers_pending(s->workers),
+				    s->cfg->queue);
 	res->content_type = METRICS_CONTENT_TYPE;
 }

@@ -12,6 +12,7 @@
 enum route_flags {
 	ROUTE_OFFLOAD = 1u,   /* runs on the worker pool, not the poll thread */
 	ROUTE_JSON = 2u,      /* needs an application/json body */
+	ROUTE_PUBLIC = 4u,    /* answered without an API key (auth.h) */
 };
 
 struct route {

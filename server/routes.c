@@ -2,13 +2,18 @@
 #include "routes.h"
 
 #include "ops.h"
+#include "ui.h"
 
 static const struct route table[] = {
-	{"GET", "/", handle_index, 0},
-	{"GET", "/healthz", handle_healthz, 0},
-	{"GET", "/readyz", handle_readyz, 0},
-	{"GET", "/metrics", handle_metrics, 0},
-	{"GET", "/openapi.json", handle_openapi, 0},
+	{"GET", "/", handle_index, ROUTE_PUBLIC},
+	{"GET", "/healthz", handle_healthz, ROUTE_PUBLIC},
+	{"GET", "/readyz", handle_readyz, ROUTE_PUBLIC},
+	{"GET", "/metrics", handle_metrics, ROUTE_PUBLIC},
+	{"GET", "/openapi.json", handle_openapi, ROUTE_PUBLIC},
+	{"GET", "/ui", handle_ui_redirect, ROUTE_PUBLIC},
+	{"GET", "/ui/", handle_ui_index, ROUTE_PUBLIC},
+	{"GET", "/ui/app.js", handle_ui_app_js, ROUTE_PUBLIC},
+	{"GET", "/ui/style.css", handle_ui_style_css, ROUTE_PUBLIC},
 	{"POST", "/normalize", handle_normalize, ROUTE_OFFLOAD | ROUTE_JSON},
 	{"GET", "/sessions/{id}", handle_session_get, ROUTE_OFFLOAD},
 	{"PUT", "/sessions/{id}", handle_session_put,

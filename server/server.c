@@ -18,6 +18,7 @@
 #include <microhttpd.h>
 
 #include "handlers/json.h"
+#include "auth.h"
 #include "log.h"
 #include "metrics.h"
 #include "reply.h"
@@ -44,6 +45,8 @@ struct req {
 	uint64_t t0;                   /* CLOCK_MONOTONIC ns, first call */
 	const struct route *route;     /* NULL: 404/405 */
 	struct route_match match;
+	char tenant[AUTH_TENANT_LEN]; /* "" without auth */
+	enum auth_result auth;        /* why a 401 was sent */
 	char method[8];                /* for metrics and the log */
 	char id[REQUEST_ID_MAX + 1];
 	struct buf body;               /* capped at max_body */
@@ -177,9 +180,19 @@ static enum MHD_Result req_send(struct req *r)
 					r->match.allow);
 	if (status == 429)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	if (status == 401)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					r->auth == AUTH_INVALID
+					? "Bearer realm=\"gradguard\", "
+					  "error=\"invalid_token\""
+					: "Bearer realm=\"gradguard\"");
 	if (r->res.location[0])
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION,
 					r->res.location);
+	if (!problem_is_set(&r->res.problem) && r->res.headers)
+		for (const char *const *h = r->res.headers; h[0] && h[1];
+		     h += 2)
+			MHD_add_response_header(resp, h[0], h[1]);
 	ret = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	if (ret == MHD_YES) {
@@ -202,7 +215,7 @@ static void req_run(struct req *r)
 	ctx.limits = &s->cfg->limits;
 	ctx.store = s->store;
 	ctx.param = r->match.param[0] ? r->match.param : NULL;
-	ctx.tenant = "";
+	ctx.tenant = r->tenant;
 	ctx.deadline_ns = r->t0 +
 			  (uint64_t)s->cfg->limits.deadline_ms * 1000000u;
 	ctx.server = r->srv;
@@ -233,8 +246,36 @@ static void req_work(void *arg)
 	MHD_resume_connection(r->conn);
 }
 
-/* First call: route, content type and Content-Length checks. Errors found
- * here are answered at once, before any body is read. */
+/* With API keys configured, a route not marked ROUTE_PUBLIC (and any path
+ * no route knows) needs "Authorization: Bearer KEY": fills r->tenant, or
+ * sets the 401 problem and returns -1. */
+static int req_authenticate(struct req *r)
+{
+	const struct server *s = r->srv;
+	const char *h;
+
+	if (!s->auth || (r->match.path_row >= 0 &&
+			 (s->routes[r->match.path_row].flags & ROUTE_PUBLIC)))
+		return 0;
+	h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+					MHD_HTTP_HEADER_AUTHORIZATION);
+	r->auth = auth_check(s->auth, h, r->tenant);
+	if (r->auth == AUTH_OK)
+		return 0;
+	metrics_reject(s->metrics, METRICS_REJECT_UNAUTHORIZED);
+	if (r->auth == AUTH_MISSING)
+		problem_set(&r->res.problem, PROB_UNAUTHORIZED,
+			    "this route needs an API key: send "
+			    "Authorization: Bearer <key>");
+	else
+		problem_set(&r->res.problem, PROB_UNAUTHORIZED,
+			    "the API key is not valid");
+	return -1;
+}
+
+/* First call: authentication, route, content type and Content-Length
+ * checks. Errors found here are answered at once, before any body is
+ * read. */
 static enum MHD_Result req_begin(struct req *r, const char *url,
 				 const char *method)
 {
@@ -244,6 +285,8 @@ static enum MHD_Result req_begin(struct req *r, const char *url,
 	char *end;
 
 	router_match(s->routes, s->n_routes, method, url, &r->match);
+	if (req_authenticate(r))
+		return req_send(r);
 	if (r->match.status == 404) {
 		problem_set(&r->res.problem, PROB_NOT_FOUND,
 			    "no route for %.200s", url);
@@ -322,6 +365,7 @@ static enum MHD_Result req_dispatch(struct req *r)
 	atomic_store(&r->state, REQ_WORKING);
 	MHD_suspend_connection(r->conn);
 	if (workers_submit(s->workers, req_work, r)) {
+		metrics_reject(s->metrics, METRICS_REJECT_OVERLOADED);
 		problem_set(&r->res.problem, PROB_OVERLOADED,
 			    "all %u workers are busy and %u requests are "
 			    "waiting; retry later", s->cfg->workers,
@@ -459,6 +503,13 @@ int server_start(const struct config *cfg, struct store *store,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->idle, &ca);
 	pthread_condattr_destroy(&ca);
+	if (cfg->api_keys_file[0]) {
+		if (auth_load(cfg->api_keys_file, &s->auth, err, errlen))
+			goto fail;
+		log_msg(cfg->log_format, "info", "%zu API keys loaded: every "
+			"route but the public ones needs one",
+			auth_count(s->auth));
+	}
 	s->metrics = metrics_new(s->routes, s->n_routes);
 	if (!s->metrics || workers_start(cfg->workers, cfg->queue,
 					 &s->workers)) {
@@ -526,6 +577,7 @@ void server_stop(struct server *s, unsigned drain_ms)
 	if (s->daemon)
 		MHD_stop_daemon(s->daemon);
 	metrics_free(s->metrics);
+	auth_free(s->auth);
 	pthread_cond_destroy(&s->idle);
 	pthread_mutex_destroy(&s->idle_lock);
 	free(s);

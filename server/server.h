@@ -16,12 +16,14 @@ struct MHD_Daemon;
 struct store;
 struct workers;
 struct metrics;
+struct auth;
 
 struct server {
 	const struct config *cfg;     /* borrowed, read-only */
 	struct store *store;          /* borrowed */
 	struct workers *workers;
 	struct metrics *metrics;
+	struct auth *auth;            /* NULL: no API keys configured */
 	const struct route *routes;
 	size_t n_routes;
 	struct MHD_Daemon *daemon;

@@ -1,5 +1,5 @@
 /* The session store dispatcher: picks a back end from a URL ("memory:",
- * "sqlite:PATH") and names store statuses. */
+ * "sqlite:PATH", "redis://HOST:PORT[/DB]") and names store statuses. */
 #include "handlers/store.h"
 
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "server/store_impl.h"
+#include "server/store_redis.h"
 
 int64_t store_now_ms(void)
 {
@@ -16,8 +17,9 @@ int64_t store_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* url: "memory:" or "sqlite:PATH" (PATH non-empty). max_sessions 0 means
- * no limit. On failure returns -1, *out = NULL and a message in err. */
+/* url: "memory:", "sqlite:PATH" (PATH non-empty) or
+ * "redis://HOST:PORT[/DB][?ttl=SECONDS]" (see store_redis.h). max_sessions
+ * 0 means no limit. On failure returns -1, *out = NULL and a message in err. */
 int store_open(const char *url, size_t max_sessions, struct store **out,
 	       char *err, size_t errlen)
 {
@@ -36,8 +38,12 @@ int store_open(const char *url, size_t max_sessions, struct store **out,
 		return store_sqlite_open(url + 7, max_sessions, out, err,
 					 errlen);
 	}
+	if (strncmp(url, "redis://", 8) == 0)
+		return store_redis_open(url + 8, max_sessions, out, err,
+					errlen);
 	snprintf(err, errlen,
-		 "unknown store '%s' (expected memory: or sqlite:PATH)", url);
+		 "unknown store '%s' (expected memory:, sqlite:PATH or "
+		 "redis://HOST:PORT[/DB])", url);
 	return -1;
 }
 

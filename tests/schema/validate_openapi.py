@@ -21,6 +21,7 @@ from jsonschema import Draft202012Validator
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_DOC = os.path.normpath(os.path.join(HERE, "..", "..", "schemas", "openapi.json"))
+REF_PROBLEM = {"$ref": "#/components/schemas/Problem"}
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
@@ -220,6 +221,16 @@ def check_document(doc, t):
                 branches = [deref(doc, b) for b in s.get("oneOf", [s])]
                 t.check(all(b.get("additionalProperties") is False for b in branches),
                         "%s request: additionalProperties must be false" % where)
+
+    # the problem types are exactly the kinds of handlers/problem.h
+    header = os.path.join(os.path.dirname(DEFAULT_DOC), "..", "handlers", "problem.h")
+    if os.path.exists(header):
+        with open(header) as f:
+            slugs = re.findall(r'X\(PROB_\w+,\s*[1-9]\d*,\s*"([a-z-]+)"', f.read())
+        enum = deref(doc, REF_PROBLEM).get("properties", {}).get("type", {}).get("enum", [])
+        t.check(sorted("/problems/" + x for x in slugs) == sorted(enum),
+                "Problem.type enum differs from handlers/problem.h: %s" %
+                sorted(set(enum) ^ set("/problems/" + x for x in slugs)))
 
     # every example validates against its schema
     n_examples = 0
