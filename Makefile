@@ -117,3 +117,4 @@ clean:
 
 include mk/fuzz.mk
 include mk/ui.mk
+include mk/schema.mk

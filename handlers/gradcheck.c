@@ -1,6 +1,7 @@
 /* POST /gradcheck: checks a gradient against centered finite differences of
- * a network the service evaluates itself (source "model"), or compares two
- * gradients a client computed (source "vector"). See API.md. */
+ * a network the service evaluates itself (source "model") or of a client's
+ * cost endpoint (source "oracle", oracle.c), or compares two gradients a
+ * client computed (source "vector"). See API.md. */
 #include "handler.h"
 
 #include <float.h>
@@ -15,6 +16,7 @@
 #include "core/matrix.h"
 #include "core/mlp.h"
 #include "json.h"
+#include "oracle.h"
 
 #define GC_MAX_WARNINGS 12
 #define GC_WARNING_LEN 320
@@ -1181,6 +1183,268 @@ out:
 	vpair_free(&v);
 }
 
+/* ---- oracle source ------------------------------------------------------------- */
+
+static const char *const oracle_top_keys[] = {
+	"oracle", "theta", "gradient", "blocks", "epsilon", "thresholds", "check",
+	"top", "deadline_ms", NULL
+};
+static const char *const oracle_keys[] = {"url", "timeout_ms", "batch_size", NULL};
+static const char *const oracle_block_keys[] = {"name", "shape", NULL};
+
+#define ORACLE_URL_LEN 2048
+#define ORACLE_BLOCK_NAME 64
+#define ORACLE_MAX_TIMEOUT_MS 3600000
+#define ORACLE_MAX_BATCH 4096
+
+/* blocks: [{"name", "shape": [n] or [r, c]}, ...] covering theta in order;
+ * without it one flat block "theta". Names are borrowed from the tree. */
+static int oracle_blocks(const cJSON *body, const struct limits *lim, size_t n,
+			 struct gc_block **out, size_t *nb, bool *flat,
+			 struct problem *p)
+{
+	const cJSON *arr = NULL, *it;
+	struct gc_block *bl = NULL;
+	size_t k = 0, total = 0, max_blocks = 2 * lim->max_layers;
+	char ptr[PROBLEM_POINTER_MAX];
+
+	if (json_get_node(body, "", "blocks", 0, cJSON_Array, &arr, p) < 0)
+		return -1;
+	*flat = arr == NULL;
+	cJSON_ArrayForEach(it, arr)
+		k++;
+	if (arr && (k == 0 || k > max_blocks)) {
+		problem_add(p, k ? PROB_TOO_LARGE : PROB_INVALID, "/blocks",
+			    "needs 1 to %zu blocks, got %zu", max_blocks, k);
+		return -1;
+	}
+	bl = malloc((arr ? k : 1) * sizeof(*bl));
+	if (!bl) {
+		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory");
+		return -1;
+	}
+	if (!arr) {
+		bl[0] = (struct gc_block){"theta", 0, n, 1};
+		*out = bl;
+		*nb = 1;
+		return 0;
+	}
+	k = 0;
+	cJSON_ArrayForEach(it, arr) {
+		const char *name = NULL;
+		int64_t *shape = NULL;
+		size_t ns = 0, rows, cols;
+
+		json_pointer_index(ptr, sizeof(ptr), "/blocks", k);
+		if (json_check_object(it, ptr, oracle_block_keys, p) < 0 ||
+		    json_get_string(it, ptr, "name", JSON_REQUIRED, ORACLE_BLOCK_NAME,
+				    &name, p) < 0 ||
+		    json_get_int_vector(it, ptr, "shape", JSON_REQUIRED, 2, 1,
+					(int64_t)lim->max_parameters, &shape, &ns, p) < 0)
+			goto fail;
+		rows = (size_t)shape[0];
+		cols = ns == 2 ? (size_t)shape[1] : 1;
+		free(shape);
+		for (size_t j = 0; j < k; j++)
+			if (strcmp(bl[j].name, name) == 0) {
+				problem_add(p, PROB_INVALID, ptr, "block name '%s' repeats", name);
+				goto fail;
+			}
+		if (cols > lim->max_parameters / rows || total + rows * cols > n) {
+			problem_add(p, PROB_SHAPE_MISMATCH, "/blocks",
+				    "the blocks hold more values than theta's %zu (past block %zu)",
+				    n, k);
+			goto fail;
+		}
+		bl[k++] = (struct gc_block){name, total, rows, cols};
+		total += rows * cols;
+	}
+	if (total != n) {
+		problem_add(p, PROB_SHAPE_MISMATCH, "/blocks",
+			    "the block shapes sum to %zu values, theta has %zu", total, n);
+		goto fail;
+	}
+	*out = bl;
+	*nb = k;
+	return 0;
+fail:
+	free(bl);
+	return -1;
+}
+
+static void oracle_problem(enum oracle_status st, const char *detail,
+			   struct problem *p)
+{
+	switch (st) {
+	case ORACLE_OK:
+		break;
+	case ORACLE_EURL:
+	case ORACLE_EREFUSED:
+		problem_add(p, PROB_INVALID, "/oracle/url", "%s", detail);
+		break;
+	case ORACLE_EUPSTREAM:
+		problem_set(p, PROB_UPSTREAM, "%s", detail);
+		break;
+	case ORACLE_ETIMEOUT:
+	case ORACLE_EDEADLINE:
+		problem_set(p, PROB_DEADLINE, "%s", detail);
+		break;
+	case ORACLE_ENOMEM:
+		problem_set(p, PROB_OUT_OF_MEMORY, "%s", detail);
+		break;
+	case ORACLE_ECONFIG:
+		problem_set(p, PROB_INTERNAL, "the server's oracle settings are invalid: %s", detail);
+		break;
+	}
+}
+
+static void handle_oracle(struct hctx *ctx, const cJSON *body, struct hres *res,
+			  uint64_t t0)
+{
+	const struct limits *lim = ctx->limits;
+	struct problem *p = &res->problem;
+	const cJSON *ocfg = NULL;
+	struct oracle_opts oo = {0};
+	struct oracle *orc = NULL;
+	struct opts o;
+	struct warnings wn;
+	struct outcome oc;
+	struct gc_source src;
+	struct gc_run run;
+	struct gc_block *blocks = NULL;
+	double *theta = NULL, *grad = NULL, *ana, *num, J = 0;
+	size_t nt = 0, ng = 0, nb = 0, n = 0, *coords, *bidx, *pos, *worst;
+	unsigned char *blk = NULL;
+	struct gc_block_report *brep;
+	int64_t tmo = 10000, bs = 256;
+	bool *kink, flat = true;
+	char err[PROBLEM_DETAIL_MAX];
+	const char *detail;
+	enum oracle_status ost;
+	enum gc_status st;
+
+	memset(&oc, 0, sizeof(oc));
+	wn.n = 0;
+	if (json_check_object(body, "", oracle_top_keys, p) < 0 ||
+	    parse_common(body, ctx, t0, &o, p) < 0 ||
+	    json_get_node(body, "", "oracle", JSON_REQUIRED, cJSON_Object, &ocfg, p) < 0 ||
+	    json_check_object(ocfg, "/oracle", oracle_keys, p) < 0 ||
+	    json_get_string(ocfg, "/oracle", "url", JSON_REQUIRED, ORACLE_URL_LEN, &oo.url, p) < 0 ||
+	    json_get_int(ocfg, "/oracle", "timeout_ms", 0, 10000, 1, ORACLE_MAX_TIMEOUT_MS,
+			 &tmo, p) < 0 ||
+	    json_get_int(ocfg, "/oracle", "batch_size", 0, 256, 1, ORACLE_MAX_BATCH, &bs, p) < 0 ||
+	    json_get_vector(body, "", "theta", JSON_REQUIRED, lim->max_parameters, &theta, &nt, p) < 0 ||
+	    json_get_vector(body, "", "gradient", JSON_REQUIRED, lim->max_parameters, &grad, &ng, p) < 0)
+		goto out;
+	if (nt != ng) {
+		problem_add(p, PROB_SHAPE_MISMATCH, "/gradient",
+			    "has %zu values, theta has %zu", ng, nt);
+		goto out;
+	}
+	if (oracle_blocks(body, lim, nt, &blocks, &nb, &flat, p) < 0 ||
+	    plan_check(&o, nt, nb, lim, &wn, &n, p) < 0)
+		goto out;
+	oo.allow = ctx->oracle_allow;
+	oo.timeout_ms = (uint32_t)tmo;
+	oo.batch_size = (size_t)bs;
+	oo.deadline_ns = o.deadline_ns;
+	ost = oracle_new(&oo, theta, nt, &orc, err, sizeof(err));
+	if (ost != ORACLE_OK) {
+		oracle_problem(ost, err, p);
+		goto out;
+	}
+	{
+		size_t top = o.top < n ? o.top : n;
+		size_t sz = 2 * n * sizeof(double) + (3 * n + top) * sizeof(size_t) +
+			    nb * sizeof(struct gc_block_report) + n * sizeof(bool);
+
+		blk = malloc(sz);
+		if (!blk) {
+			problem_set(p, PROB_OUT_OF_MEMORY, "out of memory for %zu items", n);
+			goto out;
+		}
+		ana = (double *)(void *)blk;
+		num = ana + n;
+		coords = (size_t *)(void *)(num + n);
+		bidx = coords + n;
+		pos = bidx + n;
+		worst = pos + n;
+		brep = (struct gc_block_report *)(void *)(worst + top);
+		kink = (bool *)(void *)(brep + nb);
+	}
+	warn_epsilon(&wn, o.epsilon);
+	oracle_source(orc, &src);
+	run = (struct gc_run){o.epsilon, ORACLE_MAX_INFLIGHT, o.deadline_ns, clock_now_ns, 0};
+	if (o.mode == CHECK_DIRECTIONS) {
+		st = gradcheck_directions(&src, &run, blocks, nb, grad, n, o.seed, ana, num, kink);
+		for (size_t t = 0; t < n; t++) {
+			bidx[t] = t % nb;
+			pos[t] = t;
+		}
+		warn(&wn, "directions mode: direction t is a random unit vector within block t mod %zu; "
+		     "block errors compare that block's directional derivatives and indices are "
+		     "direction numbers", nb);
+	} else {
+		if (o.mode == CHECK_SAMPLE) {
+			st = gradcheck_sample(blocks, nb, n, o.seed, coords);
+			if (st != GC_OK) {
+				map_status(st, &o, p);
+				goto out;
+			}
+		} else {
+			for (size_t i = 0; i < n; i++)
+				coords[i] = i;
+		}
+		st = gradcheck_coords(&src, &run, coords, n, num, kink);
+		gradcheck_locate(blocks, nb, coords, n, bidx, pos);
+		for (size_t t = 0; t < n; t++)
+			ana[t] = grad[coords[t]];
+	}
+	ost = oracle_error(orc, &detail);
+	if (ost != ORACLE_OK) {
+		oracle_problem(ost, detail, p);
+		goto out;
+	}
+	if (st != GC_OK) {
+		map_status(st, &o, p);
+		goto out;
+	}
+	ctx->evaluations = 2 * n;
+	oc.rep.blocks = brep;
+	oc.rep.worst = worst;
+	gradcheck_compare(ana, num, kink, bidx, pos, n, nb, &o.th, o.top, &oc.rep);
+	oc.has_cost = oracle_base_cost(orc, &J);
+	{
+		double s = 0, mx = 0;
+
+		for (size_t t = 0; t < n; t++)
+			mx = fmax(mx, fabs(ana[t]));
+		for (size_t t = 0; t < n && mx > 0; t++)
+			s += (ana[t] / mx) * (ana[t] / mx);
+		if (oc.has_cost)
+			warn_noise(&wn, &o, &oc.rep, J, n ? mx * sqrt(s / (double)n) : 0);
+	}
+	oc.blocks = blocks;
+	oc.nb = nb;
+	oc.flat = flat;
+	oc.directions = o.mode == CHECK_DIRECTIONS;
+	oc.cost = J;
+	oc.n_params = nt;
+	oc.evaluations = 2 * n;
+	oc.analytic = ana;
+	oc.numeric = num;
+	oc.kink = NULL;
+	oc.blk = bidx;
+	oc.pos = pos;
+	finish(res, &o, &oc, &wn, t0);
+out:
+	oracle_free(orc);
+	free(blk);
+	free(blocks);
+	free(theta);
+	free(grad);
+}
+
 /* ---- entry point ----------------------------------------------------------------- */
 
 void handle_gradcheck(struct hctx *ctx, const cJSON *body, struct hres *res)
@@ -1219,11 +1483,9 @@ void handle_gradcheck(struct hctx *ctx, const cJSON *body, struct hres *res)
 			}
 		return;
 	}
-	if (has[2]) {
-		problem_add(p, PROB_UNSUPPORTED, "/oracle", "oracle source not available yet");
-		return;
-	}
-	if (has[0])
+	if (has[2])
+		handle_oracle(ctx, body, res, t0);
+	else if (has[0])
 		handle_model(ctx, body, res, t0);
 	else
 		handle_vector(ctx, body, res, t0);

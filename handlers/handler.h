@@ -25,6 +25,7 @@ struct hctx {
 	void *server;             /* opaque, for server-side routes only */
 	/* statistics the handler reports back (metrics) */
 	uint64_t evaluations;     /* cost evaluations spent (gradcheck) */
+	const char *oracle_allow; /* --oracle-allow text; NULL: loopback only */
 };
 
 struct hres {

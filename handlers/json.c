@@ -844,6 +844,31 @@ static size_t array_len(const cJSON *a)
 	return n;
 }
 
+/* node is a non-empty array of at most max_len values (of: "numbers",
+ * "integers"); reports what it is not. Returns its length, or 0. */
+static size_t array_of(const cJSON *node, const char *ptr, const char *of,
+		       size_t max_len, struct problem *p)
+{
+	size_t len;
+
+	if (!cJSON_IsArray(node)) {
+		problem_add(p, PROB_WRONG_TYPE, ptr, "expected an array of %s, got %s",
+			    of, type_name(node));
+		return 0;
+	}
+	len = array_len(node);
+	if (len == 0) {
+		problem_add(p, PROB_INVALID, ptr, "must not be empty");
+		return 0;
+	}
+	if (len > max_len) {
+		problem_add(p, PROB_TOO_LARGE, ptr,
+			    "%zu values exceed the limit of %zu", len, max_len);
+		return 0;
+	}
+	return len;
+}
+
 static int out_of_memory(struct problem *p, const char *ptr)
 {
 	problem_set(p, PROB_OUT_OF_MEMORY, "out of memory reading %s",
@@ -873,21 +898,9 @@ int json_as_vector(const cJSON *node, const char *ptr, size_t max_len,
 
 	*out = NULL;
 	*n = 0;
-	if (!cJSON_IsArray(node)) {
-		problem_add(p, PROB_WRONG_TYPE, ptr,
-			    "expected an array of numbers, got %s", type_name(node));
+	len = array_of(node, ptr, "numbers", max_len, p);
+	if (len == 0)
 		return -1;
-	}
-	len = array_len(node);
-	if (len == 0) {
-		problem_add(p, PROB_INVALID, ptr, "must not be empty");
-		return -1;
-	}
-	if (len > max_len) {
-		problem_add(p, PROB_TOO_LARGE, ptr,
-			    "%zu values exceed the limit of %zu", len, max_len);
-		return -1;
-	}
 	v = malloc(len * sizeof(*v));
 	if (!v)
 		return out_of_memory(p, ptr);
@@ -941,21 +954,9 @@ int json_get_int_vector(const cJSON *obj, const char *base, const char *key,
 	*n = 0;
 	if (!node)
 		return absent(ptr, key, flags, p);
-	if (!cJSON_IsArray(node)) {
-		problem_add(p, PROB_WRONG_TYPE, ptr,
-			    "expected an array of integers, got %s", type_name(node));
+	len = array_of(node, ptr, "integers", max_len, p);
+	if (len == 0)
 		return -1;
-	}
-	len = array_len(node);
-	if (len == 0) {
-		problem_add(p, PROB_INVALID, ptr, "must not be empty");
-		return -1;
-	}
-	if (len > max_len) {
-		problem_add(p, PROB_TOO_LARGE, ptr,
-			    "%zu values exceed the limit of %zu", len, max_len);
-		return -1;
-	}
 	v = malloc(len * sizeof(*v));
 	if (!v)
 		return out_of_memory(p, ptr);

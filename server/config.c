@@ -36,7 +36,8 @@ static const struct option_def options[] = {
 	NUM("queue", OPT_UINT, queue, 1, 1000000, "N",
 	    "jobs waiting for a worker before 429 (default 64)"),
 	{"store", OPT_STR, OFF(store), CONFIG_STR_MAX, 0, 0, "URL",
-	 "session store: memory: or sqlite:PATH "
+	 "session store: memory:, sqlite:PATH or "
+	 "redis://HOST:PORT[/DB][?ttl=SECONDS] "
 	 "(default sqlite:./var/gradguard.db)"},
 	{"api-keys-file", OPT_STR, OFF(api_keys_file), CONFIG_STR_MAX, 0, 0,
 	 "PATH", "API keys, one per line (>= 16 chars); when set, every "
@@ -54,6 +55,9 @@ static const struct option_def options[] = {
 	    "N", "cost evaluations of one gradient check"),
 	NUM("max-sessions", OPT_SIZE, limits.max_sessions, 1, SIZE_MAX, "N",
 	    "sessions kept by the store"),
+	{"oracle-allow", OPT_STR, OFF(oracle_allow), CONFIG_STR_MAX, 0, 0, "LIST",
+	 "hosts, IPs and CIDRs /gradcheck oracles may be on; \"none\" for no "
+	 "oracle (default 127.0.0.0/8,::1,localhost)"},
 	{"log-format", OPT_LOGFMT, OFF(log_format), 0, 0, 0, "text|json",
 	 "access log format on stderr (default text)"},
 	{"help", OPT_FLAG, OFF(help), 0, 0, 0, NULL, "print this and exit"},

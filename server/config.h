@@ -24,6 +24,7 @@ struct config {
 	char api_keys_file[CONFIG_STR_MAX]; /* "": no authentication */
 	struct limits limits;
 	enum log_format log_format;
+	char oracle_allow[CONFIG_STR_MAX]; /* /gradcheck oracle hosts, "" default */
 	bool help;
 	bool version;
 };

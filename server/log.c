@@ -38,21 +38,41 @@ static void log_write(struct buf *b)
 	}
 }
 
+/* Starts one line in b: ts gets the time; in JSON, w has opened the object
+ * and written "ts". */
+static void line_begin(enum log_format f, struct buf *b, struct jw *w,
+		       char *ts, size_t ts_len)
+{
+	buf_init(b, 4096);
+	log_time(ts, ts_len);
+	if (f == LOG_JSON) {
+		jw_init(w, b);
+		jw_obj_begin(w);
+		jw_key(w, "ts");
+		jw_string(w, ts);
+	}
+}
+
+/* Ends the line begun by line_begin, writes it and frees b. */
+static void line_end(enum log_format f, struct buf *b, struct jw *w)
+{
+	if (f == LOG_JSON) {
+		jw_obj_end(w);
+		buf_putc(b, '\n');
+	}
+	log_write(b);
+	buf_free(b);
+}
+
 void log_access(enum log_format f, const struct access_entry *e)
 {
 	struct buf b;
+	struct jw w;
 	char ts[48];
 	double ms = (double)e->duration_ns / 1e6;
 
-	buf_init(&b, 4096);
-	log_time(ts, sizeof(ts));
+	line_begin(f, &b, &w, ts, sizeof(ts));
 	if (f == LOG_JSON) {
-		struct jw w;
-
-		jw_init(&w, &b);
-		jw_obj_begin(&w);
-		jw_key(&w, "ts");
-		jw_string(&w, ts);
 		jw_key(&w, "request_id");
 		jw_string(&w, e->request_id);
 		jw_key(&w, "method");
@@ -65,22 +85,20 @@ void log_access(enum log_format f, const struct access_entry *e)
 		jw_uint(&w, e->bytes);
 		jw_key(&w, "duration_ms");
 		jw_double(&w, (double)(uint64_t)(ms * 1000.0) / 1000.0);
-		jw_obj_end(&w);
-		buf_putc(&b, '\n');
 	} else {
 		buf_printf(&b, "%s access id=%s method=%s route=%s status=%u "
 			   "bytes=%llu ms=%.3f\n", ts, e->request_id,
 			   e->method, e->route, e->status,
 			   (unsigned long long)e->bytes, ms);
 	}
-	log_write(&b);
-	buf_free(&b);
+	line_end(f, &b, &w);
 }
 
 void log_vmsg(enum log_format f, const char *level, const char *fmt,
 	      va_list ap)
 {
 	struct buf b;
+	struct jw w;
 	char ts[48], msg[1024];
 	size_t len;
 
@@ -88,26 +106,16 @@ void log_vmsg(enum log_format f, const char *level, const char *fmt,
 	len = strlen(msg);
 	while (len && msg[len - 1] == '\n')
 		msg[--len] = '\0';
-	buf_init(&b, 4096);
-	log_time(ts, sizeof(ts));
+	line_begin(f, &b, &w, ts, sizeof(ts));
 	if (f == LOG_JSON) {
-		struct jw w;
-
-		jw_init(&w, &b);
-		jw_obj_begin(&w);
-		jw_key(&w, "ts");
-		jw_string(&w, ts);
 		jw_key(&w, "level");
 		jw_string(&w, level);
 		jw_key(&w, "msg");
 		jw_string(&w, msg);
-		jw_obj_end(&w);
-		buf_putc(&b, '\n');
 	} else {
 		buf_printf(&b, "%s %s %s\n", ts, level, msg);
 	}
-	log_write(&b);
-	buf_free(&b);
+	line_end(f, &b, &w);
 }
 
 void log_msg(enum log_format f, const char *level, const char *fmt, ...)

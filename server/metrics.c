@@ -223,7 +223,8 @@ void metrics_write(const struct metrics *m, struct buf *b, long sessions)
 		 "gradguard_build_info{version=\"" GRADGUARD_VERSION "\"} 1\n");
 }
 
-void metrics_write_queue(struct buf *b, size_t depth, size_t capacity)
+void metrics_write_queue(struct buf *b, size_t depth, size_t capacity,
+			 size_t busy, size_t workers)
 {
 	buf_printf(b, "# HELP gradguard_queue_depth Jobs waiting for a "
 		   "compute worker.\n"
@@ -232,5 +233,12 @@ void metrics_write_queue(struct buf *b, size_t depth, size_t capacity)
 		   "# HELP gradguard_queue_capacity Jobs that may wait before "
 		   "requests get 429.\n"
 		   "# TYPE gradguard_queue_capacity gauge\n"
-		   "gradguard_queue_capacity %zu\n", depth, capacity);
+		   "gradguard_queue_capacity %zu\n"
+		   "# HELP gradguard_workers_busy Compute workers running a "
+		   "job.\n"
+		   "# TYPE gradguard_workers_busy gauge\n"
+		   "gradguard_workers_busy %zu\n"
+		   "# HELP gradguard_workers Compute workers.\n"
+		   "# TYPE gradguard_workers gauge\n"
+		   "gradguard_workers %zu\n", depth, capacity, busy, workers);
 }

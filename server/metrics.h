@@ -32,9 +32,11 @@ enum metrics_reject {
 	METRICS_REJECT_COUNT_
 };
 void metrics_reject(struct metrics *m, enum metrics_reject why);
-/* Writes the admission gauges gradguard_queue_depth (jobs waiting for a
- * worker, read at scrape time) and gradguard_queue_capacity. */
-void metrics_write_queue(struct buf *b, size_t depth, size_t capacity);
+/* Writes the admission gauges, read at scrape time: gradguard_queue_depth
+ * (jobs waiting for a worker), gradguard_queue_capacity, and
+ * gradguard_workers_busy of gradguard_workers. */
+void metrics_write_queue(struct buf *b, size_t depth, size_t capacity,
+			 size_t busy, size_t workers);
 
 /* Writes the exposition; sessions < 0 leaves the sessions gauge out. */
 void metrics_write(const struct metrics *m, struct buf *b, long sessions);

@@ -90,6 +90,7 @@ void handle_metrics(struct hctx *ctx, const cJSON *body, struct hres *res)
 	metrics_write(s->metrics, &res->body, sessions);
 	if (s->workers)
 		metrics_write_queue(&res->body, workers_pending(s->workers),
-				    s->cfg->queue);
+				    s->cfg->queue, workers_busy(s->workers),
+				    s->cfg->workers);
 	res->content_type = METRICS_CONTENT_TYPE;
 }

@@ -219,6 +219,7 @@ static void req_run(struct req *r)
 	ctx.deadline_ns = r->t0 +
 			  (uint64_t)s->cfg->limits.deadline_ms * 1000000u;
 	ctx.server = r->srv;
+	ctx.oracle_allow = s->cfg->oracle_allow[0] ? s->cfg->oracle_allow : NULL;
 	if (r->route->flags & ROUTE_JSON) {
 		if (json_parse(r->body.data ? r->body.data : "", r->body.len,
 			       &body, &r->res.problem))

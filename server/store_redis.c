@@ -5,6 +5,7 @@
 #include "server/store_redis.h"
 
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -180,6 +181,15 @@ static struct conn *conn_acquire(struct store_redis *q)
 	if (stale)
 		conn_free(c);
 	return c;
+}
+
+/* False when the server has closed c's idle socket (a Redis restart):
+ * nothing may be readable between our request/reply pairs. */
+static bool conn_alive(const struct conn *c)
+{
+	struct pollfd p = { c->ctx->fd, POLLIN | POLLRDHUP, 0 };
+
+	return poll(&p, 1, 0) == 0;
 }
 
 static void conn_release(struct store_redis *q, struct conn *c)
@@ -397,10 +407,11 @@ static int64_t reply_int(const redisReply *r)
 typedef enum store_status (*conn_fn)(struct store_redis *q, struct conn *c,
 				     void *arg);
 
-/* Runs fn on a pooled connection, connecting first when needed. An I/O
- * error drops the connection; idempotent operations (retry) then run once
- * more on a fresh one, merges and deletes do not (the first attempt may
- * have been applied: the caller gets 503 instead of a double count). */
+/* Runs fn on a pooled connection, connecting first when needed (or when
+ * Redis closed it). An I/O error drops the connection; idempotent
+ * operations (retry) then run once more on a fresh one, merges and deletes
+ * do not (the first attempt may have been applied: the caller gets 503
+ * rather than a double count). */
 static enum store_status with_conn(struct store_redis *q, bool retry,
 				   conn_fn fn, void *arg)
 {
@@ -412,6 +423,8 @@ static enum store_status with_conn(struct store_redis *q, bool retry,
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool fresh = false;
 
+		if (c->ctx && !conn_alive(c))
+			conn_drop(q, c);
 		if (!c->ctx) {
 			if (conn_connect(q, c, &refused, err, sizeof(err)))
 				break;

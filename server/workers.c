@@ -15,6 +15,7 @@ struct workers {
 	pthread_cond_t wake;
 	struct job *ring;       /* queue_max slots */
 	size_t cap, head, len;
+	size_t busy;            /* jobs running */
 	bool stopping;
 	pthread_t *threads;
 	unsigned n_threads;     /* started */
@@ -37,8 +38,12 @@ static void *workers_loop(void *arg)
 		j = w->ring[w->head];
 		w->head = (w->head + 1) % w->cap;
 		w->len--;
+		w->busy++;
 		pthread_mutex_unlock(&w->lock);
 		j.fn(j.arg);
+		pthread_mutex_lock(&w->lock);
+		w->busy--;
+		pthread_mutex_unlock(&w->lock);
 	}
 }
 
@@ -91,6 +96,16 @@ size_t workers_pending(struct workers *w)
 
 	pthread_mutex_lock(&w->lock);
 	n = w->len;
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
+size_t workers_busy(struct workers *w)
+{
+	size_t n;
+
+	pthread_mutex_lock(&w->lock);
+	n = w->busy;
 	pthread_mutex_unlock(&w->lock);
 	return n;
 }

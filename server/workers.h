@@ -18,6 +18,8 @@ int workers_start(unsigned n, size_t queue_max, struct workers **out);
 int workers_submit(struct workers *w, workers_fn *fn, void *arg);
 /* Jobs waiting (not yet picked up by a thread). */
 size_t workers_pending(struct workers *w);
+/* Jobs running on a thread now. */
+size_t workers_busy(struct workers *w);
 /* Runs every queued job, joins the threads and frees the pool. NULL ok. */
 void workers_stop(struct workers *w);
 

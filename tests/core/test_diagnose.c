@@ -11,40 +11,9 @@
 #include "core/diagnose.h"
 #include "core/init.h"
 #include "core/rng.h"
+#include "tests/lib/fixture.h"
 
 static cJSON *fx;
-
-static cJSON *load_fixture(const char *name)
-{
-	const char *dir = getenv("GG_FIXTURES");
-	char path[512];
-	FILE *f;
-	char *text = NULL;
-	long n;
-	cJSON *root = NULL;
-
-	snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/fixtures",
-		 name);
-	f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 &&
-	    fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)n)) &&
-	    fread(text, 1, (size_t)n, f) == (size_t)n)
-		root = cJSON_ParseWithLength(text, (size_t)n);
-	free(text);
-	fclose(f);
-	return root;
-}
-
-static int name_index(const char *const names[], const char *s)
-{
-	for (int i = 0; names[i]; i++)
-		if (strcmp(names[i], s) == 0)
-			return i;
-	ck_abort_msg("unknown name %s", s);
-	return -1;
-}
 
 /* A net of n_layers layers with weights from spec on one stream, then the
  * diagnosis on the same stream, as /init does it. */
@@ -87,8 +56,7 @@ static void net_free(struct net *n)
 
 START_TEST(layer_statistics_match_numpys_forward_and_backward)
 {
-	const cJSON *c = cJSON_GetArrayItem(
-		cJSON_GetObjectItemCaseSensitive(fx, "diagnosis_cases"), _i);
+	const cJSON *c = fixture_case(fx, "diagnosis_cases", _i);
 	const cJSON *req = cJSON_GetObjectItemCaseSensitive(c, "request");
 	const cJSON *dg = cJSON_GetObjectItemCaseSensitive(req, "diagnose"), *v;
 	struct init_spec s = { INIT_HE, INIT_NORMAL, INIT_MODE_NONE, 0 };
@@ -96,14 +64,14 @@ START_TEST(layer_statistics_match_numpys_forward_and_backward)
 	size_t k = 0;
 
 	ck_assert_ptr_nonnull(c);
-	s.method = (enum init_method)name_index(init_method_names,
+	s.method = (enum init_method)fixture_name_index(init_method_names,
 		cJSON_GetObjectItemCaseSensitive(req, "method")->valuestring);
 	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(req, "layer_dims"))
 		n.dims[k++] = (size_t)v->valuedouble;
 	n.n_layers = k - 1;
 	net_run(&n, &s, RNG_NUMPY,
 		(uint32_t)cJSON_GetObjectItemCaseSensitive(req, "seed")->valuedouble,
-		(enum diag_activation)name_index(diag_activation_names,
+		(enum diag_activation)fixture_name_index(diag_activation_names,
 			cJSON_GetObjectItemCaseSensitive(dg, "activation")->valuestring),
 		(size_t)cJSON_GetObjectItemCaseSensitive(dg, "batch")->valuedouble);
 	k = 0;
@@ -303,7 +271,7 @@ static Suite *diagnose_suite(void)
 	TCase *ref = tcase_create("reference");
 	TCase *rule = tcase_create("rule");
 	TCase *story = tcase_create("stories");
-	int n_ref = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(fx, "diagnosis_cases"));
+	int n_ref = fixture_count(fx, "diagnosis_cases");
 
 	tcase_set_timeout(story, 120);
 	tcase_add_loop_test(ref, layer_statistics_match_numpys_forward_and_backward, 0, n_ref);
@@ -325,11 +293,9 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	fx = load_fixture("init_numpy.json");
-	if (!fx) {
-		fprintf(stderr, "test_diagnose: cannot load init_numpy.json (GG_FIXTURES)\n");
+	fx = fixture_load("init_numpy.json");
+	if (!fx)
 		return 1;
-	}
 	sr = srunner_create(diagnose_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -11,13 +11,13 @@
 
 #include "core/gradcheck.h"
 #include "core/mlp.h"
-#include "mlp_fixture.h"
+#include "tests/lib/torch_case.h"
 
 static cJSON *root;
 
 static void setup(void)
 {
-	root = fx_load();
+	root = torch_case_load();
 	ck_assert_msg(root != NULL, "cannot read $GG_FIXTURES/mlp_torch.json");
 }
 
@@ -87,25 +87,16 @@ static void check_all(const struct mlp *net, const struct mlp_cache *mc,
 	free(kink);
 }
 
-/* Fixture i with a smooth hidden activation (kinks would blur verdicts). */
-static bool smooth(const struct fx_case *c)
-{
-	for (size_t l = 0; l < c->L; l++)
-		if (c->act[l] == MLP_RELU || c->act[l] == MLP_LEAKY_RELU)
-			return false;
-	return true;
-}
-
 /* Correct gradients (ours and torch's) pass at eps = 1e-6; at the default
  * 1e-7 rounding noise may reach the warn tier on small gradients, never more. */
 START_TEST(correct_gradients_pass)
 {
-	struct fx_case c;
+	struct torch_case c;
 	struct mlp_cache *mc;
 	double *g;
 	struct result res;
 
-	ck_assert_int_eq(fx_get(root, (size_t)_i, &c), 0);
+	ck_assert_int_eq(torch_case_get(root, (size_t)_i, &c), 0);
 	mc = mlp_cache_new(&c.net, c.m);
 	mlp_forward(&c.net, c.X, c.Y, mc);
 	g = malloc(c.n_params * sizeof(double));
@@ -125,7 +116,7 @@ START_TEST(correct_gradients_pass)
 	}
 	free(g);
 	mlp_cache_free(mc);
-	fx_free(&c);
+	torch_case_free(&c);
 }
 END_TEST
 
@@ -133,20 +124,20 @@ END_TEST
  * transposed, 2 = L2 term left out of the gradient. */
 START_TEST(planted_bugs_fail_and_blame_the_right_block)
 {
-	size_t n = fx_count(root);
+	size_t n = torch_case_count(root);
 	int tried = 0;
 
 	for (size_t i = 0; i < n - 2; i++) {
-		struct fx_case c;
+		struct torch_case c;
 		struct mlp_cache *mc;
 		double *g;
 		struct result res;
 		struct gc_block blocks[8];
 		size_t nb, target = 0;
 
-		ck_assert_int_eq(fx_get(root, i, &c), 0);
-		if (!smooth(&c) || (_i == 1 && c.L < 3) || (_i == 2 && c.l2 == 0)) {
-			fx_free(&c);
+		ck_assert_int_eq(torch_case_get(root, i, &c), 0);
+		if (!torch_case_is_smooth(&c) || (_i == 1 && c.L < 3) || (_i == 2 && c.l2 == 0)) {
+			torch_case_free(&c);
 			continue;
 		}
 		nb = make_blocks(&c.net, blocks);
@@ -201,7 +192,7 @@ START_TEST(planted_bugs_fail_and_blame_the_right_block)
 		tried++;
 		free(g);
 		mlp_cache_free(mc);
-		fx_free(&c);
+		torch_case_free(&c);
 	}
 	ck_assert_int_gt(tried, 0);
 }
@@ -212,7 +203,7 @@ END_TEST
  * rounding noise, 8 u |J| / eps, plus the representation error of theta+eps. */
 START_TEST(engine_matches_the_naive_loop)
 {
-	struct fx_case c;
+	struct torch_case c;
 	struct mlp_cache *mc;
 	struct gc_mlp cf, cn;
 	struct gc_source sf, sn;
@@ -221,7 +212,7 @@ START_TEST(engine_matches_the_naive_loop)
 	size_t n, *coords, *idx;
 	bool *kf, *kn;
 
-	ck_assert_int_eq(fx_get(root, (size_t)_i, &c), 0);
+	ck_assert_int_eq(torch_case_get(root, (size_t)_i, &c), 0);
 	n = c.n_params;
 	mc = mlp_cache_new(&c.net, c.m);
 	mlp_forward(&c.net, c.X, c.Y, mc);
@@ -280,7 +271,7 @@ START_TEST(engine_matches_the_naive_loop)
 	free(wf);
 	free(wn);
 	mlp_cache_free(mc);
-	fx_free(&c);
+	torch_case_free(&c);
 }
 END_TEST
 
@@ -598,8 +589,8 @@ static Suite *suite(void)
 	TCase *tc = tcase_create("torch");
 	TCase *te = tcase_create("engine");
 	TCase *tm = tcase_create("compare");
-	cJSON *r = fx_load();
-	int n = r ? (int)fx_count(r) : 1;
+	cJSON *r = torch_case_load();
+	int n = r ? (int)torch_case_count(r) : 1;
 
 	cJSON_Delete(r);
 	tcase_add_checked_fixture(tc, setup, teardown);

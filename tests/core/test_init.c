@@ -10,40 +10,9 @@
 
 #include "core/init.h"
 #include "core/rng.h"
+#include "tests/lib/fixture.h"
 
 static cJSON *fx;
-
-static cJSON *load_fixture(const char *name)
-{
-	const char *dir = getenv("GG_FIXTURES");
-	char path[512];
-	FILE *f;
-	char *text = NULL;
-	long n;
-	cJSON *root = NULL;
-
-	snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/fixtures",
-		 name);
-	f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 &&
-	    fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)n)) &&
-	    fread(text, 1, (size_t)n, f) == (size_t)n)
-		root = cJSON_ParseWithLength(text, (size_t)n);
-	free(text);
-	fclose(f);
-	return root;
-}
-
-static int name_index(const char *const names[], const char *s)
-{
-	for (int i = 0; names[i]; i++)
-		if (strcmp(names[i], s) == 0)
-			return i;
-	ck_abort_msg("unknown name %s", s);
-	return -1;
-}
 
 /* The request's init_spec, seed and layer_dims, read as the API defines. */
 static void spec_of(const cJSON *req, struct init_spec *s, uint32_t *seed,
@@ -56,11 +25,11 @@ static void spec_of(const cJSON *req, struct init_spec *s, uint32_t *seed,
 	s->mode = INIT_MODE_NONE;
 	s->scale = 0;
 	if ((v = cJSON_GetObjectItemCaseSensitive(req, "method")))
-		s->method = (enum init_method)name_index(init_method_names, v->valuestring);
+		s->method = (enum init_method)fixture_name_index(init_method_names, v->valuestring);
 	if ((v = cJSON_GetObjectItemCaseSensitive(req, "distribution")))
-		s->dist = (enum init_dist)name_index(init_dist_names, v->valuestring);
+		s->dist = (enum init_dist)fixture_name_index(init_dist_names, v->valuestring);
 	if ((v = cJSON_GetObjectItemCaseSensitive(req, "mode")))
-		s->mode = (enum init_mode)name_index(init_mode_names, v->valuestring);
+		s->mode = (enum init_mode)fixture_name_index(init_mode_names, v->valuestring);
 	if ((v = cJSON_GetObjectItemCaseSensitive(req, "scale")))
 		s->scale = v->valuedouble;
 	*seed = (uint32_t)cJSON_GetObjectItemCaseSensitive(req, "seed")->valuedouble;
@@ -149,8 +118,7 @@ END_TEST
 
 START_TEST(orthogonal_matches_numpys_qr_to_rounding)
 {
-	const cJSON *c = cJSON_GetArrayItem(
-		cJSON_GetObjectItemCaseSensitive(fx, "orthogonal_cases"), _i);
+	const cJSON *c = fixture_case(fx, "orthogonal_cases", _i);
 
 	ck_assert_ptr_nonnull(c);
 	check_case(c, 1e-12);
@@ -398,8 +366,7 @@ static Suite *init_suite(void)
 	TCase *orth = tcase_create("orthogonal");
 	TCase *stats = tcase_create("moments");
 	TCase *spec = tcase_create("spec");
-	int n_orth = cJSON_GetArraySize(
-		cJSON_GetObjectItemCaseSensitive(fx, "orthogonal_cases"));
+	int n_orth = fixture_count(fx, "orthogonal_cases");
 
 	tcase_add_test(numpy, weights_are_bit_identical_to_numpy);
 	tcase_add_test(numpy, contract_example_he_seed_3_gives_numpys_first_row);
@@ -426,11 +393,9 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	fx = load_fixture("init_numpy.json");
-	if (!fx) {
-		fprintf(stderr, "test_init: cannot load init_numpy.json (GG_FIXTURES)\n");
+	fx = fixture_load("init_numpy.json");
+	if (!fx)
 		return 1;
-	}
 	sr = srunner_create(init_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

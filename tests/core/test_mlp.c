@@ -7,13 +7,13 @@
 #include <stdlib.h>
 
 #include "core/mlp.h"
-#include "mlp_fixture.h"
+#include "tests/lib/torch_case.h"
 
 static cJSON *root;
 
 static void setup(void)
 {
-	root = fx_load();
+	root = torch_case_load();
 	ck_assert_msg(root != NULL, "cannot read $GG_FIXTURES/mlp_torch.json");
 }
 
@@ -25,11 +25,11 @@ static void teardown(void)
 
 START_TEST(cost_and_gradients_match_torch_autograd)
 {
-	struct fx_case c;
+	struct torch_case c;
 	struct mlp_cache *mc;
 	double *g, gmax = 0;
 
-	ck_assert_int_eq(fx_get(root, (size_t)_i, &c), 0);
+	ck_assert_int_eq(torch_case_get(root, (size_t)_i, &c), 0);
 	ck_assert_int_eq(mlp_check(&c.net, NULL), MLP_OK);
 	ck_assert_uint_eq(mlp_n_params(c.dims, c.L), c.n_params);
 	mc = mlp_cache_new(&c.net, c.m);
@@ -47,17 +47,17 @@ START_TEST(cost_and_gradients_match_torch_autograd)
 			      "case %d coord %zu: %.17g, torch %.17g", _i, i, g[i], c.grad[i]);
 	free(g);
 	mlp_cache_free(mc);
-	fx_free(&c);
+	torch_case_free(&c);
 }
 END_TEST
 
 START_TEST(backward_parts_add_up_to_the_gradient)
 {
-	struct fx_case c;
+	struct torch_case c;
 	struct mlp_cache *mc;
 	double *g, *d, *r;
 
-	ck_assert_int_eq(fx_get(root, (size_t)_i, &c), 0);
+	ck_assert_int_eq(torch_case_get(root, (size_t)_i, &c), 0);
 	mc = mlp_cache_new(&c.net, c.m);
 	mlp_forward(&c.net, c.X, c.Y, mc);
 	g = malloc(c.n_params * sizeof(double));
@@ -74,18 +74,18 @@ START_TEST(backward_parts_add_up_to_the_gradient)
 	free(d);
 	free(r);
 	mlp_cache_free(mc);
-	fx_free(&c);
+	torch_case_free(&c);
 }
 END_TEST
 
 START_TEST(eval_at_the_base_point_reproduces_the_forward_cost_exactly)
 {
-	struct fx_case c;
+	struct torch_case c;
 	struct mlp_cache *mc;
 	double *w;
 	bool kink = true;
 
-	ck_assert_int_eq(fx_get(root, (size_t)_i, &c), 0);
+	ck_assert_int_eq(torch_case_get(root, (size_t)_i, &c), 0);
 	mc = mlp_cache_new(&c.net, c.m);
 	mlp_forward(&c.net, c.X, c.Y, mc);
 	w = malloc(mlp_eval_work(&c.net, c.m) * sizeof(double));
@@ -95,7 +95,7 @@ START_TEST(eval_at_the_base_point_reproduces_the_forward_cost_exactly)
 	}
 	free(w);
 	mlp_cache_free(mc);
-	fx_free(&c);
+	torch_case_free(&c);
 }
 END_TEST
 
@@ -104,13 +104,13 @@ END_TEST
  * the batch they were computed in. */
 START_TEST(perturbed_costs_match_full_forward_passes)
 {
-	struct fx_case c;
+	struct torch_case c;
 	struct mlp_cache *mc;
 	size_t n, *idx;
 	double *delta, *cost, *cost1, *w, *pw, *th;
 	bool *kink, *kink1, k;
 
-	ck_assert_int_eq(fx_get(root, (size_t)_i, &c), 0);
+	ck_assert_int_eq(torch_case_get(root, (size_t)_i, &c), 0);
 	n = 2 * c.n_params;
 	mc = mlp_cache_new(&c.net, c.m);
 	mlp_forward(&c.net, c.X, c.Y, mc);
@@ -153,21 +153,21 @@ START_TEST(perturbed_costs_match_full_forward_passes)
 	free(w);
 	free(pw);
 	mlp_cache_free(mc);
-	fx_free(&c);
+	torch_case_free(&c);
 }
 END_TEST
 
 START_TEST(saturated_outputs_give_finite_costs_and_gradients)
 {
-	struct fx_case c;
-	size_t n = fx_count(root);
+	struct torch_case c;
+	size_t n = torch_case_count(root);
 
 	/* the last two fixtures have logits in the hundreds */
 	for (size_t i = n - 2; i < n; i++) {
 		struct mlp_cache *mc;
 		double *g;
 
-		ck_assert_int_eq(fx_get(root, i, &c), 0);
+		ck_assert_int_eq(torch_case_get(root, i, &c), 0);
 		mc = mlp_cache_new(&c.net, c.m);
 		mlp_forward(&c.net, c.X, c.Y, mc);
 		ck_assert(isfinite(mc->cost) && mc->cost > 1.0);
@@ -177,7 +177,7 @@ START_TEST(saturated_outputs_give_finite_costs_and_gradients)
 			ck_assert(isfinite(g[k]));
 		free(g);
 		mlp_cache_free(mc);
-		fx_free(&c);
+		torch_case_free(&c);
 	}
 }
 END_TEST
@@ -234,8 +234,8 @@ static Suite *suite(void)
 	Suite *s = suite_create("mlp");
 	TCase *tc = tcase_create("torch");
 	TCase *te = tcase_create("errors");
-	cJSON *r = fx_load();
-	int n = r ? (int)fx_count(r) : 1;
+	cJSON *r = torch_case_load();
+	int n = r ? (int)torch_case_count(r) : 1;
 
 	cJSON_Delete(r);
 	tcase_add_checked_fixture(tc, setup, teardown);

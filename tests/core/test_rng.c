@@ -10,40 +10,9 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "tests/lib/fixture.h"
 
 static cJSON *fx;
-
-static cJSON *load_fixture(const char *name)
-{
-	const char *dir = getenv("GG_FIXTURES");
-	char path[512];
-	FILE *f;
-	char *text = NULL;
-	long n;
-	cJSON *root = NULL;
-
-	snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/fixtures",
-		 name);
-	f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 &&
-	    fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)n)) &&
-	    fread(text, 1, (size_t)n, f) == (size_t)n)
-		root = cJSON_ParseWithLength(text, (size_t)n);
-	free(text);
-	fclose(f);
-	return root;
-}
-
-static const cJSON *fx_item(const char *section, int i)
-{
-	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(fx, section);
-	const cJSON *it = cJSON_GetArrayItem(arr, i);
-
-	ck_assert_msg(it != NULL, "fixture %s[%d] missing", section, i);
-	return it;
-}
 
 static uint32_t fx_seed(const cJSON *c)
 {
@@ -54,7 +23,7 @@ static uint32_t fx_seed(const cJSON *c)
 
 START_TEST(mt19937_matches_numpy_raw_outputs)
 {
-	const cJSON *c = fx_item("mt19937", _i), *v;
+	const cJSON *c = fixture_case(fx, "mt19937", _i), *v;
 	struct rng r;
 	uint32_t out[10000];
 	int k = 0;
@@ -87,7 +56,7 @@ END_TEST
 
 START_TEST(random_sample_is_bit_identical_to_numpy)
 {
-	const cJSON *c = fx_item("random_sample", _i), *v;
+	const cJSON *c = fixture_case(fx, "random_sample", _i), *v;
 	struct rng r;
 	int k = 0;
 
@@ -105,7 +74,7 @@ END_TEST
 
 START_TEST(gauss_is_bit_identical_to_numpy_across_the_cached_pair)
 {
-	const cJSON *c = fx_item("gauss", _i), *v;
+	const cJSON *c = fixture_case(fx, "gauss", _i), *v;
 	struct rng r;
 	double buf[7];
 	int k = 0;
@@ -142,7 +111,7 @@ END_TEST
 
 START_TEST(xoshiro_seeding_and_outputs_match_the_reference)
 {
-	const cJSON *c = fx_item("xoshiro256ss", _i), *v;
+	const cJSON *c = fixture_case(fx, "xoshiro256ss", _i), *v;
 	struct rng r;
 	int k = 0;
 
@@ -377,11 +346,9 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	fx = load_fixture("init_numpy.json");
-	if (!fx) {
-		fprintf(stderr, "test_rng: cannot load init_numpy.json (GG_FIXTURES)\n");
+	fx = fixture_load("init_numpy.json");
+	if (!fx)
 		return 1;
-	}
 	sr = srunner_create(rng_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -13,7 +13,7 @@
 #include "core/mlp.h"
 #include "handlers/handler.h"
 #include "handlers/limits.h"
-#include "tests/core/mlp_fixture.h"
+#include "tests/lib/torch_case.h"
 
 static cJSON *root;
 
@@ -24,7 +24,7 @@ static cJSON *parse(const char *s)
 
 static void setup(void)
 {
-	root = fx_load();
+	root = torch_case_load();
 	ck_assert_msg(root != NULL, "cannot read $GG_FIXTURES/mlp_torch.json");
 }
 
@@ -145,7 +145,7 @@ static cJSON *flat(const double *v, size_t n)
 
 /* {"W1": ..., "b1": ...} (prefix "" or "d") from a flat theta-ordered vector;
  * flat_b writes b<l> as a flat array. */
-static cJSON *param_dict(const struct fx_case *c, const double *v, const char *prefix,
+static cJSON *param_dict(const struct torch_case *c, const double *v, const char *prefix,
 			 bool flat_b)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -163,7 +163,7 @@ static cJSON *param_dict(const struct fx_case *c, const double *v, const char *p
 	return o;
 }
 
-static cJSON *model_request(const struct fx_case *c, bool rows, double eps)
+static cJSON *model_request(const struct torch_case *c, bool rows, double eps)
 {
 	cJSON *b = cJSON_CreateObject(), *m = cJSON_CreateObject(), *acts, *dims;
 	static const char *const losses[] = {"binary_cross_entropy",
@@ -191,21 +191,13 @@ static cJSON *model_request(const struct fx_case *c, bool rows, double eps)
 	return b;
 }
 
-static bool smooth(const struct fx_case *c)
-{
-	for (size_t l = 0; l < c->L; l++)
-		if (c->act[l] == MLP_RELU || c->act[l] == MLP_LEAKY_RELU)
-			return false;
-	return true;
-}
-
 /* Both layouts: the cost and returned gradients are torch's, a check of
  * our own back-propagation passes, the blocks are W1, b1, ... */
 START_TEST(model_check_matches_torch_in_both_layouts)
 {
-	struct fx_case c;
+	struct torch_case c;
 
-	ck_assert_int_eq(fx_get(root, (size_t)_i / 2, &c), 0);
+	ck_assert_int_eq(torch_case_get(root, (size_t)_i / 2, &c), 0);
 	{
 		bool rows = _i % 2 == 0;
 		cJSON *req = model_request(&c, rows, 1e-6);
@@ -273,7 +265,7 @@ START_TEST(model_check_matches_torch_in_both_layouts)
 		call_free(&call);
 		cJSON_Delete(req);
 	}
-	fx_free(&c);
+	torch_case_free(&c);
 }
 END_TEST
 
@@ -281,20 +273,20 @@ END_TEST
  * 2: the L2 term left out of dW blames W blocks only. */
 START_TEST(given_gradients_are_checked_and_bugs_blamed)
 {
-	size_t n = fx_count(root);
+	size_t n = torch_case_count(root);
 	int tried = 0;
 
 	for (size_t i = 0; i + 2 < n; i++) {
-		struct fx_case c;
+		struct torch_case c;
 		cJSON *req;
 		struct call call;
 		const cJSON *r, *b;
 		double *g;
 		char target[8];
 
-		ck_assert_int_eq(fx_get(root, i, &c), 0);
-		if (!smooth(&c) || (_i == 2 && c.l2 == 0)) {
-			fx_free(&c);
+		ck_assert_int_eq(torch_case_get(root, i, &c), 0);
+		if (!torch_case_is_smooth(&c) || (_i == 2 && c.l2 == 0)) {
+			torch_case_free(&c);
 			continue;
 		}
 		g = malloc(c.n_params * sizeof(double));
@@ -335,7 +327,7 @@ START_TEST(given_gradients_are_checked_and_bugs_blamed)
 		call_free(&call);
 		cJSON_Delete(req);
 		free(g);
-		fx_free(&c);
+		torch_case_free(&c);
 	}
 	ck_assert_int_gt(tried, 0);
 }
@@ -343,13 +335,13 @@ END_TEST
 
 START_TEST(sampled_checks_touch_k_coordinates_in_every_block)
 {
-	struct fx_case c;
+	struct torch_case c;
 	cJSON *req;
 	struct call a, b;
 	const cJSON *ra, *blk;
 	char *sa, *sb;
 
-	ck_assert_int_eq(fx_get(root, 3, &c), 0);   /* [3,4,4,2]: 6 blocks */
+	ck_assert_int_eq(torch_case_get(root, 3, &c), 0);   /* [3,4,4,2]: 6 blocks */
 	req = model_request(&c, true, 1e-6);
 	cJSON_AddItemToObject(req, "check", parse("{\"sample\": 9, \"seed\": 3}"));
 	call_body(req, &a, NULL);
@@ -369,20 +361,20 @@ START_TEST(sampled_checks_touch_k_coordinates_in_every_block)
 	call_free(&a);
 	call_free(&b);
 	cJSON_Delete(req);
-	fx_free(&c);
+	torch_case_free(&c);
 }
 END_TEST
 
 START_TEST(directional_checks_pass_on_correct_and_fail_on_wrong_gradients)
 {
-	struct fx_case c;
+	struct torch_case c;
 	cJSON *req;
 	struct call a;
 	const cJSON *r;
 	double *g;
 
-	ck_assert_int_eq(fx_get(root, 2, &c), 0);   /* tanh -> sigmoid, BCE */
-	ck_assert(smooth(&c));
+	ck_assert_int_eq(torch_case_get(root, 2, &c), 0);   /* tanh -> sigmoid, BCE */
+	ck_assert(torch_case_is_smooth(&c));
 	req = model_request(&c, false, 1e-6);
 	cJSON_AddItemToObject(req, "check", parse("{\"directions\": 12, \"seed\": 1}"));
 	call_body(req, &a, NULL);
@@ -405,7 +397,7 @@ START_TEST(directional_checks_pass_on_correct_and_fail_on_wrong_gradients)
 	call_free(&a);
 	free(g);
 	cJSON_Delete(req);
-	fx_free(&c);
+	torch_case_free(&c);
 }
 END_TEST
 
@@ -493,11 +485,11 @@ END_TEST
 
 START_TEST(layouts_give_the_same_check)
 {
-	struct fx_case c;
+	struct torch_case c;
 	struct call a, b;
 	cJSON *ra, *rb;
 
-	ck_assert_int_eq(fx_get(root, 8, &c), 0);
+	ck_assert_int_eq(torch_case_get(root, 8, &c), 0);
 	ra = model_request(&c, true, 0);
 	rb = model_request(&c, false, 0);
 	call_body(ra, &a, NULL);
@@ -509,17 +501,17 @@ START_TEST(layouts_give_the_same_check)
 	call_free(&b);
 	cJSON_Delete(ra);
 	cJSON_Delete(rb);
-	fx_free(&c);
+	torch_case_free(&c);
 }
 END_TEST
 
 START_TEST(warnings_name_l2_dominance_and_unusual_epsilon)
 {
-	struct fx_case c;
+	struct torch_case c;
 	struct call a;
 	cJSON *req;
 
-	ck_assert_int_eq(fx_get(root, 5, &c), 0);
+	ck_assert_int_eq(torch_case_get(root, 5, &c), 0);
 	req = model_request(&c, true, 1e-3);
 	cJSON_ReplaceItemInObject(cJSON_GetObjectItem(req, "model"), "l2",
 				  cJSON_CreateNumber(1e4));
@@ -528,7 +520,7 @@ START_TEST(warnings_name_l2_dominance_and_unusual_epsilon)
 	ck_assert(has_warning(a.json, "outside the usual range"));
 	call_free(&a);
 	cJSON_Delete(req);
-	fx_free(&c);
+	torch_case_free(&c);
 }
 END_TEST
 
@@ -681,7 +673,7 @@ END_TEST
 START_TEST(deadline_ms_is_honoured)
 {
 	size_t dims[] = {600, 200, 10};
-	struct fx_case c;
+	struct torch_case c;
 	cJSON *req;
 	struct call call;
 
@@ -715,8 +707,8 @@ static Suite *suite(void)
 	Suite *s = suite_create("gradcheck handler");
 	TCase *tc = tcase_create("core");
 	TCase *te = tcase_create("errors");
-	cJSON *r = fx_load();
-	int n = r ? (int)fx_count(r) : 1;
+	cJSON *r = torch_case_load();
+	int n = r ? (int)torch_case_count(r) : 1;
 
 	cJSON_Delete(r);
 	tcase_set_timeout(tc, 60);

@@ -15,31 +15,10 @@
 #include "core/rng.h"
 #include "handlers/handler.h"
 #include "handlers/limits.h"
+#include "tests/lib/expect.h"
+#include "tests/lib/fixture.h"
 
 static cJSON *fx;
-
-static cJSON *load_fixture(const char *name)
-{
-	const char *dir = getenv("GG_FIXTURES");
-	char path[512];
-	FILE *f;
-	char *text = NULL;
-	long n;
-	cJSON *root = NULL;
-
-	snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/fixtures",
-		 name);
-	f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 &&
-	    fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)n)) &&
-	    fread(text, 1, (size_t)n, f) == (size_t)n)
-		root = cJSON_ParseWithLength(text, (size_t)n);
-	free(text);
-	fclose(f);
-	return root;
-}
 
 struct call {
 	struct hres res;
@@ -96,27 +75,6 @@ static const cJSON *get(const cJSON *o, const char *k)
 
 	ck_assert_msg(v != NULL, "response lacks %s", k);
 	return v;
-}
-
-/* Every number of matrix a equals b's (both JSON arrays of rows). */
-static void assert_same_matrix(const cJSON *a, const cJSON *b, const char *what)
-{
-	const cJSON *ra, *rb = b ? b->child : NULL, *xa, *xb;
-	size_t n = 0;
-
-	ck_assert_int_eq(cJSON_GetArraySize(a), cJSON_GetArraySize(b));
-	cJSON_ArrayForEach(ra, a) {
-		ck_assert_int_eq(cJSON_GetArraySize(ra), cJSON_GetArraySize(rb));
-		xb = rb->child;
-		cJSON_ArrayForEach(xa, ra) {
-			ck_assert_msg(cJSON_IsNumber(xa) && xa->valuedouble == xb->valuedouble,
-				      "%s entry %zu: %.17g != %.17g", what, n,
-				      xa->valuedouble, xb->valuedouble);
-			xb = xb->next;
-			n++;
-		}
-		rb = rb->next;
-	}
 }
 
 /* ---- numbers ----------------------------------------------------------- */
@@ -177,7 +135,7 @@ START_TEST(every_fixture_case_parses_back_to_numpys_exact_doubles)
 		const cJSON *got = get(ok(text, &c), "parameters");
 
 		cJSON_ArrayForEach(m, want)
-			assert_same_matrix(get(got, m->string), m, text);
+			expect_same_matrix(get(got, m->string), m, text);
 		call_free(&c);
 		free(text);
 		n++;
@@ -224,8 +182,8 @@ START_TEST(absent_seed_is_drawn_echoed_and_reproduces_the_weights)
 	ck_assert(seed >= 0 && seed <= 4294967295.0 && seed == floor(seed));
 	snprintf(text, sizeof text, "{\"layer_dims\": [6, 5, 4], \"seed\": %.0f}", seed);
 	rb = ok(text, &b);
-	assert_same_matrix(get(get(ra, "parameters"), "W1"), get(get(rb, "parameters"), "W1"), "W1");
-	assert_same_matrix(get(get(ra, "parameters"), "W2"), get(get(rb, "parameters"), "W2"), "W2");
+	expect_same_matrix(get(get(ra, "parameters"), "W1"), get(get(rb, "parameters"), "W1"), "W1");
+	expect_same_matrix(get(get(ra, "parameters"), "W2"), get(get(rb, "parameters"), "W2"), "W2");
 	/* and a second seedless call draws another seed (1 in 2^32 to collide) */
 	ok("{\"layer_dims\": [6, 5, 4]}", &d);
 	ck_assert(get(d.json, "seed")->valuedouble != seed);
@@ -281,43 +239,6 @@ START_TEST(orthogonal_response_has_orthonormal_rows_times_scale)
 }
 END_TEST
 
-/* Reads the matrix after "\"<key>\":" in text with strtod (no cJSON tree:
- * 2M nodes would cost hundreds of MB under ASan) and compares every entry
- * with want (rows x cols). */
-static void assert_text_matrix(const char *text, const char *key,
-			       const double *want, size_t rows, size_t cols)
-{
-	char pat[32], why[160] = "";
-	const char *q;
-	char *end;
-
-	/* one assertion at the end: each ck_assert is a write to Check's pipe */
-	snprintf(pat, sizeof pat, "\"%s\":[", key);
-	q = strstr(text, pat);
-	ck_assert_msg(q != NULL, "no %s in the response", key);
-	q += strlen(pat);
-	for (size_t i = 0; i < rows && !why[0]; i++) {
-		if (*q++ != '[') {
-			snprintf(why, sizeof why, "row %zu does not start with [", i);
-			break;
-		}
-		for (size_t j = 0; j < cols; j++) {
-			double v = strtod(q, &end);
-
-			if (end == q || v != want[i * cols + j] ||
-			    *end != (j + 1 < cols ? ',' : ']')) {
-				snprintf(why, sizeof why, "[%zu][%zu] reads %.17g, want %.17g",
-					 i, j, v, want[i * cols + j]);
-				break;
-			}
-			q = end + 1;
-		}
-		if (!why[0] && *q++ != (i + 1 < rows ? ',' : ']'))
-			snprintf(why, sizeof why, "row %zu is not followed by , or ]", i);
-	}
-	ck_assert_msg(!why[0], "%s: %s", key, why);
-}
-
 START_TEST(two_million_parameters_stream_out_exactly)
 {
 	static const size_t dims[] = { 1000, 1000, 1000, 10 };
@@ -351,9 +272,9 @@ START_TEST(two_million_parameters_stream_out_exactly)
 
 		init_layer(&s, &rng, dims[l], dims[l - 1], w, NULL);
 		snprintf(key, sizeof key, "W%zu", l);
-		assert_text_matrix(c.res.body.data, key, w, dims[l], dims[l - 1]);
+		expect_text_matrix(c.res.body.data, key, w, dims[l], dims[l - 1]);
 		snprintf(key, sizeof key, "b%zu", l);
-		assert_text_matrix(c.res.body.data, key, zeros, dims[l], 1);
+		expect_text_matrix(c.res.body.data, key, zeros, dims[l], 1);
 	}
 	cJSON_Delete(body);
 	hres_free(&c.res);
@@ -592,11 +513,9 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	fx = load_fixture("init_numpy.json");
-	if (!fx) {
-		fprintf(stderr, "test_init: cannot load init_numpy.json (GG_FIXTURES)\n");
+	fx = fixture_load("init_numpy.json");
+	if (!fx)
 		return 1;
-	}
 	sr = srunner_create(init_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

@@ -10,6 +10,7 @@
 #include "handlers/handler.h"
 #include "handlers/limits.h"
 #include "handlers/store.h"
+#include "tests/lib/fixture.h"
 
 /* ---- calling handlers ------------------------------------------------- */
 
@@ -109,43 +110,6 @@ static double num(const cJSON *v)
 /* ---- fixtures --------------------------------------------------------- */
 
 static cJSON *fixtures;
-
-static void load_fixtures(void)
-{
-	const char *dir = getenv("GG_FIXTURES");
-	char path[512];
-	FILE *f;
-	long n;
-	char *text;
-
-	snprintf(path, sizeof(path), "%s/sklearn_scaler.json",
-		 dir ? dir : "tests/fixtures");
-	f = fopen(path, "rb");
-	if (!f) {
-		fprintf(stderr, "cannot open %s\n", path);
-		exit(EXIT_FAILURE);
-	}
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	text = malloc((size_t)n);
-	if (!text || fread(text, 1, (size_t)n, f) != (size_t)n)
-		exit(EXIT_FAILURE);
-	fclose(f);
-	fixtures = cJSON_ParseWithLength(text, (size_t)n);
-	free(text);
-	if (!fixtures)
-		exit(EXIT_FAILURE);
-}
-
-static const cJSON *fixture_case(int i)
-{
-	const cJSON *c = cJSON_GetArrayItem(
-		cJSON_GetObjectItemCaseSensitive(fixtures, "cases"), i);
-
-	ck_assert_ptr_nonnull(c);
-	return c;
-}
 
 /* JSON text of v with every number printed exactly (%.17g): cJSON's own
  * printer may round a double by an ulp, which matters at offset 1e9. */
@@ -301,7 +265,7 @@ static void expect_state(const cJSON *resp, const cJSON *want, double rel,
 
 START_TEST(normalize_matches_sklearn_standard_scaler)
 {
-	const cJSON *c = fixture_case(_i), *b;
+	const cJSON *c = fixture_case(fixtures, "cases", _i), *b;
 	const char *name = cJSON_GetObjectItemCaseSensitive(c, "name")->valuestring;
 	const char *op = cJSON_GetObjectItemCaseSensitive(c, "op")->valuestring;
 	const cJSON *batches = cJSON_GetObjectItemCaseSensitive(c, "batches");
@@ -863,8 +827,7 @@ static Suite *normalize_suite(void)
 	for (size_t i = 0; i < 4; i++)
 		tcase_add_checked_fixture(all[i], setup, teardown);
 	tcase_add_loop_test(sk, normalize_matches_sklearn_standard_scaler, 0,
-			    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
-				    fixtures, "cases")));
+			    fixture_count(fixtures, "cases"));
 	tcase_add_test(core, normalize_fit_then_transform_uses_stored_statistics);
 	tcase_add_test(core, normalize_partial_fit_merges_batches);
 	tcase_add_test(core, normalize_samples_in_columns_round_trips_layout);
@@ -873,8 +836,7 @@ static Suite *normalize_suite(void)
 	tcase_add_test(core, normalize_generates_a_session_id);
 	tcase_add_test(core, normalize_reports_condition_numbers);
 	tcase_add_loop_test(core, normalize_report_matches_numpy_eigvalsh, 0,
-			    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
-				    fixtures, "reports")));
+			    fixture_count(fixtures, "reports"));
 	tcase_add_test(err, normalize_gives_up_after_the_deadline);
 	tcase_add_loop_test(err, normalize_rejects_invalid_requests, 0,
 			    (int)(sizeof(bad) / sizeof(bad[0])));
@@ -895,7 +857,9 @@ int main(void)
 	SRunner *sr;
 	int failed;
 
-	load_fixtures();
+	fixtures = fixture_load("sklearn_scaler.json");
+	if (!fixtures)
+		return EXIT_FAILURE;
 	sr = srunner_create(normalize_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

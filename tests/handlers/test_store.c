@@ -1,5 +1,5 @@
-/* The session store back ends (memory:, sqlite:PATH) through the store.h
- * interface: one body per behaviour, run against each back end. */
+/* The session store back ends (memory:, sqlite:PATH, redis://) through the
+ * store.h interface: one body per behaviour, run against each back end. */
 #include <check.h>
 #include <math.h>
 #include <pthread.h>
@@ -8,13 +8,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
+
 #include "core/stats.h"
 #include "handlers/store.h"
+#include "tests/lib/redis.h"
 
-enum { BACKENDS = 2 };
-static const char *const backend_names[BACKENDS] = { "memory", "sqlite" };
+enum { BACKENDS = 3, REDIS = 2 };
+static const char *const backend_names[BACKENDS] = { "memory", "sqlite",
+						     "redis" };
 
 static char tmpdir[64];
+/* The private redis-server of the running test (each test runs in its own
+ * forked process, so each gets a fresh one). */
+static struct gg_redis redis = { -1, 0, "" };
 
 /* A fresh store of back end i; sqlite ones live in a new temp directory
  * (one level deeper than exists, so that the parent gets created). */
@@ -26,6 +33,10 @@ static struct store *open_backend(int i, size_t max_sessions, char *url,
 
 	if (i == 0) {
 		snprintf(url, n, "memory:");
+	} else if (i == REDIS) {
+		ck_assert_msg(gg_redis_start(&redis, 0) == 0,
+			      "redis-server did not start (is it installed?)");
+		snprintf(url, n, "%s", redis.url);
 	} else {
 		snprintf(tmpdir, sizeof(tmpdir), "/tmp/gg_store_XXXXXX");
 		ck_assert_ptr_nonnull(mkdtemp(tmpdir));
@@ -42,6 +53,8 @@ static void close_backend(struct store *s, int i)
 	char cmd[128];
 
 	store_close(s);
+	if (i == REDIS)
+		ck_assert_int_eq(gg_redis_stop(&redis), 0);
 	if (i == 1) {
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 		ck_assert_int_eq(system(cmd), 0);
@@ -277,8 +290,213 @@ START_TEST(sqlite_store_keeps_sessions_across_reopen)
 }
 END_TEST
 
+/* One command on the test's private Redis, for looking behind the store. */
+static redisReply *redis_cmd(const char *fmt, const char *arg)
+{
+	struct timeval tv = { 2, 0 };
+	redisContext *c = redisConnectWithTimeout("127.0.0.1", redis.port, tv);
+	redisReply *r;
+
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->err, 0);
+	r = redisCommand(c, fmt, arg);
+	ck_assert_ptr_nonnull(r);
+	redisFree(c);
+	return r;
+}
+
+START_TEST(redis_store_reports_unavailable_and_recovers)
+{
+	char url[128];
+	struct store *s = open_backend(REDIS, 0, url, sizeof(url));
+	struct stats *a = make_stats(2, 3.0), *got = NULL;
+	size_t n;
+
+	ck_assert_int_eq(s->ops->put(s, "t/a", a, NULL), STORE_OK);
+	ck_assert_int_eq(gg_redis_stop(&redis), 0);
+	ck_assert_int_eq(s->ops->ping(s), STORE_UNAVAILABLE);
+	ck_assert_int_eq(s->ops->get(s, "t/a", &got, NULL), STORE_UNAVAILABLE);
+	ck_assert_ptr_null(got);
+	ck_assert_int_eq(s->ops->merge(s, "t/a", a, &got, NULL),
+			 STORE_UNAVAILABLE);
+	ck_assert_ptr_null(got);
+	ck_assert_int_eq(s->ops->put(s, "t/a", a, NULL), STORE_UNAVAILABLE);
+	ck_assert_int_eq(s->ops->del(s, "t/a"), STORE_UNAVAILABLE);
+	ck_assert_int_eq(s->ops->count(s, &n), STORE_UNAVAILABLE);
+	/* the same port again: the store reconnects by itself (the data is
+	 * gone, this Redis has no persistence) */
+	ck_assert_int_eq(gg_redis_start(&redis, redis.port), 0);
+	ck_assert_int_eq(s->ops->ping(s), STORE_OK);
+	ck_assert_int_eq(s->ops->get(s, "t/a", &got, NULL), STORE_NOT_FOUND);
+	ck_assert_int_eq(s->ops->merge(s, "t/a", a, NULL, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->get(s, "t/a", &got, NULL), STORE_OK);
+	assert_same(got, a);
+	stats_free(got);
+	stats_free(a);
+	close_backend(s, REDIS);
+}
+END_TEST
+
+START_TEST(redis_store_survives_a_restart_between_requests)
+{
+	char url[128];
+	struct store *s = open_backend(REDIS, 0, url, sizeof(url));
+	struct stats *a = make_stats(1, 0), *got = NULL;
+
+	/* the pooled connection is now stale, and no request saw it fail:
+	 * even a merge (never retried) notices and reconnects first */
+	ck_assert_int_eq(s->ops->put(s, "/a", a, NULL), STORE_OK);
+	ck_assert_int_eq(gg_redis_stop(&redis), 0);
+	ck_assert_int_eq(gg_redis_start(&redis, redis.port), 0);
+	ck_assert_int_eq(s->ops->merge(s, "/a", a, NULL, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->get(s, "/a", &got, NULL), STORE_OK);
+	assert_same(got, a);
+	stats_free(got);
+	/* the scripts are gone too (SCRIPT FLUSH): EVALSHA falls back to EVAL */
+	freeReplyObject(redis_cmd("SCRIPT FLUSH %s", "SYNC"));
+	ck_assert_int_eq(s->ops->merge(s, "/a", a, &got, NULL), STORE_OK);
+	ck_assert_uint_eq(got->count[0], 2 * a->count[0]);
+	stats_free(got);
+	stats_free(a);
+	close_backend(s, REDIS);
+}
+END_TEST
+
+START_TEST(redis_store_opens_while_redis_is_down)
+{
+	struct store *s = NULL;
+	char url[128], err[256];
+
+	/* start then stop: a port where nothing listens now */
+	ck_assert_int_eq(gg_redis_start(&redis, 0), 0);
+	ck_assert_int_eq(gg_redis_stop(&redis), 0);
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d", redis.port);
+	ck_assert_msg(store_open(url, 0, &s, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(s->ops->name, "redis");
+	ck_assert_int_eq(s->ops->ping(s), STORE_UNAVAILABLE);
+	ck_assert_int_eq(gg_redis_start(&redis, redis.port), 0);
+	ck_assert_int_eq(s->ops->ping(s), STORE_OK);
+	store_close(s);
+	ck_assert_int_eq(gg_redis_stop(&redis), 0);
+}
+END_TEST
+
+START_TEST(redis_store_refuses_a_database_redis_refuses)
+{
+	struct store *s = (struct store *)1;
+	char url[128], err[256] = "";
+
+	ck_assert_int_eq(gg_redis_start(&redis, 0), 0);
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d/100000", redis.port);
+	ck_assert_int_eq(store_open(url, 0, &s, err, sizeof(err)), -1);
+	ck_assert_ptr_null(s);
+	ck_assert_msg(strstr(err, "DB index") != NULL, "%s", err);
+	ck_assert_int_eq(gg_redis_stop(&redis), 0);
+}
+END_TEST
+
+START_TEST(redis_stores_share_sessions_and_the_limit)
+{
+	char url[128], err[256];
+	struct store *s = open_backend(REDIS, 2, url, sizeof(url)), *t = NULL;
+	struct stats *a = make_stats(3, 1.0), *b = make_stats(3, 7.0);
+	struct stats *want = stats_copy(a), *got = NULL;
+	struct session_meta m1, m2;
+	size_t n;
+
+	ck_assert_int_eq(store_open(url, 2, &t, err, sizeof(err)), 0);
+	ck_assert_int_eq(stats_merge(want, b), STATS_OK);
+	ck_assert_int_eq(s->ops->merge(s, "t/x", a, NULL, &m1), STORE_OK);
+	ck_assert_int_eq(t->ops->merge(t, "t/x", b, NULL, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->get(s, "t/x", &got, &m2), STORE_OK);
+	assert_same(got, want);
+	ck_assert_int_eq(m2.created_at_ms, m1.created_at_ms);
+	stats_free(got);
+	ck_assert_int_eq(t->ops->put(t, "t/y", a, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->put(s, "t/z", a, NULL), STORE_FULL);
+	ck_assert_int_eq(t->ops->count(t, &n), STORE_OK);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(s->ops->del(s, "t/y"), STORE_OK);
+	ck_assert_int_eq(t->ops->get(t, "t/y", &got, NULL), STORE_NOT_FOUND);
+	ck_assert_int_eq(t->ops->put(t, "t/z", a, NULL), STORE_OK);
+	store_close(t);
+	stats_free(a);
+	stats_free(b);
+	stats_free(want);
+	close_backend(s, REDIS);
+}
+END_TEST
+
+START_TEST(redis_store_keeps_the_documented_layout)
+{
+	char url[128];
+	struct store *s = open_backend(REDIS, 0, url, sizeof(url));
+	struct stats *a = make_stats(2, 1e9);
+	redisReply *r;
+	double d;
+
+	ck_assert_int_eq(s->ops->put(s, "ten/s1", a, NULL), STORE_OK);
+	r = redis_cmd("HGET %s s", "gradguard:session:ten/s1");
+	ck_assert_int_eq(r->type, REDIS_REPLY_STRING);
+	ck_assert_uint_eq(r->len, 2 * 32);
+	/* feature 1: count, mean, M2, mean_lo as little-endian doubles */
+	memcpy(&d, r->str + 32, 8);
+	ck_assert_double_eq(d, (double)a->count[1]);
+	memcpy(&d, r->str + 40, 8);
+	ck_assert_double_eq(d, a->mean[1]);
+	memcpy(&d, r->str + 56, 8);
+	ck_assert_double_eq(d, a->mean_lo[1]);
+	freeReplyObject(r);
+	r = redis_cmd("PTTL %s", "gradguard:session:ten/s1");
+	ck_assert_int_eq(r->integer, -1);  /* no TTL */
+	freeReplyObject(r);
+	r = redis_cmd("ZSCORE gradguard:sessions %s", "ten/s1");
+	ck_assert_int_eq(r->type, REDIS_REPLY_STRING);
+	ck_assert_str_eq(r->str, "inf");
+	freeReplyObject(r);
+	stats_free(a);
+	close_backend(s, REDIS);
+}
+END_TEST
+
+START_TEST(redis_store_expires_sessions_after_ttl)
+{
+	char url[128], err[256];
+	struct store *s = NULL, *base = open_backend(REDIS, 2, url, sizeof(url));
+	struct stats *a = make_stats(2, 0), *got = NULL;
+	redisReply *r;
+	size_t n;
+
+	snprintf(url + strlen(url), sizeof(url) - strlen(url), "?ttl=3600");
+	ck_assert_msg(store_open(url, 2, &s, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(s->ops->put(s, "/a", a, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->merge(s, "/b", a, NULL, NULL), STORE_OK);
+	r = redis_cmd("PTTL %s", "gradguard:session:/b");
+	ck_assert_int_gt(r->integer, 3590000);
+	ck_assert_int_le(r->integer, 3600000);
+	freeReplyObject(r);
+	ck_assert_int_eq(s->ops->put(s, "/c", a, NULL), STORE_FULL);
+	/* expire /a now, as Redis would after the TTL: it stops counting and
+	 * frees its place under the limit */
+	r = redis_cmd("PEXPIREAT %s 1", "gradguard:session:/a");
+	freeReplyObject(r);
+	r = redis_cmd("ZADD gradguard:sessions 1 %s", "/a");
+	freeReplyObject(r);
+	ck_assert_int_eq(s->ops->count(s, &n), STORE_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(s->ops->get(s, "/a", &got, NULL), STORE_NOT_FOUND);
+	ck_assert_int_eq(s->ops->put(s, "/c", a, NULL), STORE_OK);
+	store_close(s);
+	stats_free(a);
+	close_backend(base, REDIS);
+}
+END_TEST
+
 static const char *const bad_urls[] = {
 	"redis://localhost", "sqlite:", "memory", "", "sqlite:/proc/no/such/x.db",
+	"redis://127.0.0.1:0", "redis://:6379", "redis://h:6379/x",
+	"redis://h:99999", "redis://[::1", "redis://h:6379/0?ttl=-1",
+	"redis://h:6379/0?foo=1", "redis://h:6379/0/", "redis://h:63a79",
 };
 
 START_TEST(store_open_rejects_bad_urls)
@@ -316,6 +534,13 @@ static Suite *store_suite(void)
 	tcase_add_loop_test(core, store_refuses_new_keys_past_max_sessions, 0,
 			    BACKENDS);
 	tcase_add_test(core, sqlite_store_keeps_sessions_across_reopen);
+	tcase_add_test(core, redis_store_reports_unavailable_and_recovers);
+	tcase_add_test(core, redis_store_survives_a_restart_between_requests);
+	tcase_add_test(core, redis_store_opens_while_redis_is_down);
+	tcase_add_test(core, redis_store_refuses_a_database_redis_refuses);
+	tcase_add_test(core, redis_stores_share_sessions_and_the_limit);
+	tcase_add_test(core, redis_store_keeps_the_documented_layout);
+	tcase_add_test(core, redis_store_expires_sessions_after_ttl);
 	tcase_add_loop_test(conc, store_concurrent_merges_lose_nothing, 0,
 			    BACKENDS);
 	tcase_set_timeout(conc, 60);

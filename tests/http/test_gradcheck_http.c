@@ -11,12 +11,7 @@
 #include <time.h>
 
 #include "tests/lib/harness.h"
-
-static void start(struct gg_server *s)
-{
-	ck_assert_msg(gg_server_start(s, NULL) == 0, "daemon did not start (GRADGUARD_BIN=%s)",
-		      getenv("GRADGUARD_BIN"));
-}
+#include "tests/lib/http_util.h"
 
 static const cJSON *get(const cJSON *o, const char *k)
 {
@@ -50,7 +45,7 @@ START_TEST(http_small_check_passes_end_to_end)
 	struct gg_response r;
 	cJSON *j;
 
-	start(&s);
+	http_start(&s, NULL);
 	ck_assert_int_eq(gg_post_json(&s, "/gradcheck", small, &r), 0);
 	ck_assert_msg(r.status == 200, "status %ld: %s", r.status, r.body);
 	ck_assert_str_eq(r.content_type, "application/json");
@@ -147,7 +142,7 @@ START_TEST(http_healthz_answers_while_a_long_check_runs)
 	double t0;
 	bool overlapped = false;
 
-	start(&s);
+	http_start(&s, NULL);
 	lc.s = &s;
 	lc.body = long_body();
 	lc.status = 0;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "tests/lib/harness.h"
+#include "tests/lib/http_util.h"
 
 static char tmpdir[64];
 
@@ -31,42 +32,14 @@ static void start(struct gg_server *s, const char *store)
 {
 	const char *args[] = { "--store", store, NULL };
 
-	ck_assert_msg(gg_server_start(s, args) == 0, "daemon did not start "
-		      "(GRADGUARD_BIN=%s)", getenv("GRADGUARD_BIN"));
+	http_start(s, args);
 }
 
 /* POST /normalize with body; asserts the status; returns the JSON. */
 static cJSON *post(const struct gg_server *s, const char *body, long want)
 {
-	struct gg_response r;
-	cJSON *j;
-
-	ck_assert_int_eq(gg_post_json(s, "/normalize", body, &r), 0);
-	ck_assert_msg(r.status == want, "status %ld want %ld: %s", r.status,
-		      want, r.body);
-	j = gg_response_json(&r);
-	ck_assert_msg(j != NULL, "not JSON: %s", r.body);
-	if (want >= 400)
-		ck_assert_str_eq(r.content_type, "application/problem+json");
-	gg_response_free(&r);
-	return j;
-}
-
-static cJSON *call(const struct gg_server *s, const char *method,
-		   const char *path, const char *body, long want)
-{
-	struct gg_response r;
-	cJSON *j = NULL;
-
-	ck_assert_int_eq(gg_request(s, method, path, body ? "application/json"
-							  : NULL,
-				    body, body ? strlen(body) : 0, NULL, &r), 0);
-	ck_assert_msg(r.status == want, "%s %s: status %ld want %ld: %s",
-		      method, path, r.status, want, r.body);
-	if (r.body_len)
-		j = gg_response_json(&r);
-	gg_response_free(&r);
-	return j;
+	return http_post(s, "/normalize", body, want,
+			 want >= 400 ? HTTP_PROBLEM_JSON : NULL);
 }
 
 static const cJSON *get(const cJSON *o, const char *k)
@@ -135,17 +108,17 @@ START_TEST(http_every_op_answers)
 			 "/withmean");
 	cJSON_Delete(j);
 	/* sessions as resources */
-	j = call(&s, "PUT", "/sessions/imp",
-		 "{\"n_samples_seen\":2,\"mean\":[1],\"var\":[4]}", 201);
+	j = http_call(&s, "PUT", "/sessions/imp",
+		      "{\"n_samples_seen\":2,\"mean\":[1],\"var\":[4]}", 201, NULL);
 	ck_assert_double_eq(at(get(j, "scale"), 0), 2);
 	cJSON_Delete(j);
-	j = call(&s, "GET", "/sessions/imp", NULL, 200);
+	j = http_call(&s, "GET", "/sessions/imp", NULL, 200, NULL);
 	ck_assert_double_eq(at(get(j, "var"), 0), 4);
 	ck_assert(cJSON_IsString(get(j, "created_at")));
 	cJSON_Delete(j);
-	ck_assert_ptr_null(call(&s, "DELETE", "/sessions/imp", NULL, 204));
-	cJSON_Delete(call(&s, "GET", "/sessions/imp", NULL, 404));
-	cJSON_Delete(call(&s, "DELETE", "/sessions/imp", NULL, 404));
+	ck_assert_ptr_null(http_call(&s, "DELETE", "/sessions/imp", NULL, 204, NULL));
+	cJSON_Delete(http_call(&s, "GET", "/sessions/imp", NULL, 404, NULL));
+	cJSON_Delete(http_call(&s, "DELETE", "/sessions/imp", NULL, 404, NULL));
 	ck_assert_int_eq(gg_server_stop(&s), 0);
 }
 END_TEST
@@ -175,7 +148,7 @@ START_TEST(http_readme_walk_through)
 		      "z");
 	ck_assert_double_eq(get(j, "n_samples_seen")->valuedouble, 4);
 	cJSON_Delete(j);
-	j = call(&s, "GET", "/sessions/housing", NULL, 200);
+	j = http_call(&s, "GET", "/sessions/housing", NULL, 200, NULL);
 	ck_assert_double_eq(at(get(j, "mean"), 1), 3);
 	ck_assert_double_eq(get(j, "n_features")->valuedouble, 2);
 	cJSON_Delete(j);
@@ -265,7 +238,7 @@ static void expect_fit_of_all(const struct gg_server *s, const char *session,
 
 	free(body);
 	snprintf(path, sizeof(path), "/sessions/%s", session);
-	got = call(s, "GET", path, NULL, 200);
+	got = http_call(s, "GET", path, NULL, 200, NULL);
 	ck_assert_double_eq(get(got, "n_samples_seen")->valuedouble,
 			    (double)n_rows);
 	for (int j = 0; j < FEAT; j++) {

@@ -414,6 +414,9 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 		 sizeof(((struct gg_response *)0)->retry_after)},
 		{"location", offsetof(struct gg_response, location),
 		 sizeof(((struct gg_response *)0)->location)},
+		{"www-authenticate",
+		 offsetof(struct gg_response, www_authenticate),
+		 sizeof(((struct gg_response *)0)->www_authenticate)},
 	};
 
 	if (!colon)
@@ -428,6 +431,54 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 			header_copy((char *)r + wanted[i].off, wanted[i].size,
 				    v, len - (size_t)(v - p));
 	return len;
+}
+
+/* Bodies larger than this are recorded without their text. */
+#define GG_RECORD_BODY_MAX (16u * 1024u * 1024u)
+
+/* Appends r to $GG_RECORD_DIR/<pid>.jsonl with one write (O_APPEND: lines
+ * from threads of one process do not interleave). Best effort: a recording
+ * that cannot be written is reported on stderr, the test goes on. */
+static void gg_record(const char *method, const char *path,
+		      const struct gg_response *r)
+{
+	const char *dir = getenv("GG_RECORD_DIR");
+	char file[1024];
+	cJSON *o = NULL;
+	char *line = NULL;
+	int fd = -1;
+	size_t len;
+
+	if (!dir || !*dir || !r->status)
+		return;
+	mkdir(dir, 0755);
+	snprintf(file, sizeof(file), "%s/%ld.jsonl", dir, (long)getpid());
+	o = cJSON_CreateObject();
+	if (!o || !cJSON_AddStringToObject(o, "method", method) ||
+	    !cJSON_AddStringToObject(o, "path", path) ||
+	    !cJSON_AddNumberToObject(o, "status", (double)r->status) ||
+	    !cJSON_AddStringToObject(o, "content_type", r->content_type))
+		goto out;
+	if (r->body_len > GG_RECORD_BODY_MAX ||
+	    strlen(r->body) != r->body_len) {
+		if (!cJSON_AddTrueToObject(o, "truncated"))
+			goto out;
+	} else if (!cJSON_AddStringToObject(o, "body", r->body)) {
+		goto out;
+	}
+	line = cJSON_PrintUnformatted(o);
+	if (!line)
+		goto out;
+	len = strlen(line);
+	line[len++] = '\n';   /* over the NUL: one write, no terminator */
+	fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, line, len) != (ssize_t)len)
+		fprintf(stderr, "harness: cannot record to %s\n", file);
+out:
+	if (fd >= 0)
+		close(fd);
+	cJSON_free(line);
+	cJSON_Delete(o);
 }
 
 int gg_request(const struct gg_server *s, const char *method,
@@ -485,6 +536,8 @@ out:
 		k.data = calloc(1, 1);
 	r->body = k.data;
 	r->body_len = k.len;
+	if (ret == 0 && r->body)
+		gg_record(method, path, r);
 	curl_slist_free_all(hl);
 	curl_easy_cleanup(c);
 	return ret;

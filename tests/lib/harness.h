@@ -37,11 +37,16 @@ struct gg_response {
 	char allow[128];
 	char retry_after[32];
 	char location[256];
+	char www_authenticate[128];
 };
 
 /* One request with a 30 s timeout. content_type NULL sends none; headers is
  * a NULL-terminated list of "Name: value" (may be NULL). Returns 0 when a
- * response arrived, -1 otherwise (r->status 0). */
+ * response arrived, -1 otherwise (r->status 0).
+ * With $GG_RECORD_DIR set, every response that arrived is appended as one
+ * JSON line {"method", "path", "status", "content_type", "body"} (body
+ * omitted and "truncated": true past GG_RECORD_BODY_MAX bytes) to
+ * $GG_RECORD_DIR/<pid>.jsonl, for tests/schema/validate_responses.py. */
 int gg_request(const struct gg_server *s, const char *method,
 	       const char *path, const char *content_type, const char *body,
 	       size_t body_len, const char *const headers[],

@@ -1,0 +1,250 @@
+/* Admission control over real HTTP: with the one worker busy and the one
+ * queue slot taken by slow gradient checks, light requests (/healthz,
+ * /readyz, /metrics, /openapi.json) still answer at once and heavy ones get
+ * 429 + Retry-After; a request's deadline_ms is capped by --deadline-ms. */
+#include <check.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "tests/lib/harness.h"
+
+#define JSON "application/json"
+#define PROBLEM_JSON "application/problem+json"
+/* A cheap heavy-route request: vector mode only compares. */
+#define SMALL_CHECK "{\"vector\":{\"gradient\":[1,2],\"numeric_gradient\":" \
+	"[1,2]}}"
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A model-mode check of a [256,128,128,10] network on 256 samples:
+ * 101396 cost evaluations, over ten seconds of work; deadline_ms bounds
+ * it. */
+static char *slow_check_body(long deadline_ms, size_t *out_len)
+{
+	static const int dims[] = {256, 128, 128, 10};
+	const int m = 256;
+	size_t cap = 4u << 20, len = 0;
+	char *b = malloc(cap);
+
+#define PUT(...) (len += (size_t)snprintf(b + len, cap - len, __VA_ARGS__))
+	ck_assert_ptr_nonnull(b);
+	PUT("{\"model\":{\"layer_dims\":[256,128,128,10],\"activations\":"
+	    "[\"relu\",\"relu\",\"sigmoid\"],\"loss\":\"binary_cross_entropy"
+	    "\"},\"layout\":\"samples_in_columns\",\"deadline_ms\":%ld,"
+	    "\"parameters\":{", deadline_ms);
+	for (int l = 1; l < 4; l++) {
+		PUT("%s\"W%d\":[", l > 1 ? "," : "", l);
+		for (int i = 0; i < dims[l]; i++) {
+			PUT("%s[", i ? "," : "");
+			for (int j = 0; j < dims[l - 1]; j++)
+				PUT("%s%.2f", j ? "," : "",
+				    ((i * 7 + j * 3) % 13 - 6) * 0.01);
+			PUT("]");
+		}
+		PUT("],\"b%d\":[", l);
+		for (int i = 0; i < dims[l]; i++)
+			PUT("%s[0]", i ? "," : "");
+		PUT("]");
+	}
+	PUT("},\"X\":[");
+	for (int i = 0; i < dims[0]; i++) {
+		PUT("%s[", i ? "," : "");
+		for (int j = 0; j < m; j++)
+			PUT("%s%.1f", j ? "," : "", ((i + j) % 5) * 0.1);
+		PUT("]");
+	}
+	PUT("],\"Y\":[");
+	for (int i = 0; i < dims[3]; i++) {
+		PUT("%s[", i ? "," : "");
+		for (int j = 0; j < m; j++)
+			PUT("%s%d", j ? "," : "", i == j % 10);
+		PUT("]");
+	}
+	PUT("]}");
+#undef PUT
+	ck_assert_uint_lt(len, cap - 1);
+	*out_len = len;
+	return b;
+}
+
+struct call {
+	const struct gg_server *s;
+	const char *body;
+	size_t len;
+	struct gg_response r;
+	long long ms;            /* time to the answer */
+};
+
+static void *post_check(void *arg)
+{
+	struct call *c = arg;
+	long long t0 = now_ms();
+
+	gg_request(c->s, "POST", "/gradcheck", JSON, c->body, c->len, NULL,
+		   &c->r);
+	c->ms = now_ms() - t0;
+	return NULL;
+}
+
+/* The value of an unlabelled metric line "name V", or -1. */
+static double metric(const struct gg_server *s, const char *name)
+{
+	struct gg_response r;
+	double v = -1;
+	size_t n = strlen(name);
+
+	if (gg_request(s, "GET", "/metrics", NULL, NULL, 0, NULL, &r) == 0)
+		for (const char *p = r.body; p && *p;
+		     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+			if (!strncmp(p, name, n) && p[n] == ' ')
+				v = strtod(p + n + 1, NULL);
+	gg_response_free(&r);
+	return v;
+}
+
+static const char *problem_type(const struct gg_response *r, char *out,
+				size_t n)
+{
+	cJSON *j = gg_response_json(r), *t;
+
+	out[0] = '\0';
+	t = j ? cJSON_GetObjectItemCaseSensitive(j, "type") : NULL;
+	if (cJSON_IsString(t))
+		snprintf(out, n, "%s", t->valuestring);
+	cJSON_Delete(j);
+	return out;
+}
+
+START_TEST(light_requests_pass_a_full_queue_and_heavy_ones_get_429)
+{
+	static const char *const light[] = {
+		"/healthz", "/readyz", "/metrics", "/openapi.json", "/",
+	};
+	struct gg_server s;
+	struct gg_response r;
+	struct call calls[2];
+	pthread_t th[2];
+	size_t len;
+	char *body = slow_check_body(1500, &len), type[128];
+	long long until;
+	bool full = false;
+
+	ck_assert_int_eq(gg_server_start(&s, (const char *const[]){
+		"--workers", "1", "--queue", "1", NULL}), 0);
+	ck_assert(metric(&s, "gradguard_queue_capacity") == 1);
+	/* one after the other: the worker takes the first, the second
+	 * waits in the queue (submitted together, the second could find
+	 * the first still in the one slot) */
+	until = now_ms() + 10000;
+	for (int i = 0; i < 2; i++) {
+		calls[i] = (struct call){&s, body, len, {0}, 0};
+		pthread_create(&th[i], NULL, post_check, &calls[i]);
+		full = false;
+		while (!full && now_ms() < until)
+			full = metric(&s, "gradguard_workers_busy") == 1 &&
+			       metric(&s, "gradguard_queue_depth") == i;
+		ck_assert_msg(full, "call %d never reached the pool", i);
+	}
+
+	for (size_t i = 0; i < sizeof(light) / sizeof(*light); i++) {
+		long long t0 = now_ms();
+
+		gg_request(&s, "GET", light[i], NULL, NULL, 0, NULL, &r);
+		ck_assert_msg(r.status == 200, "%s: %ld", light[i], r.status);
+		ck_assert_msg(now_ms() - t0 < 1000, "%s took %lld ms",
+			      light[i], now_ms() - t0);
+		gg_response_free(&r);
+	}
+	gg_post_json(&s, "/gradcheck", SMALL_CHECK, &r);
+	ck_assert_msg(r.status == 429, "%ld: %s", r.status, r.body);
+	ck_assert_str_eq(r.retry_after, "1");
+	ck_assert_str_eq(r.content_type, PROBLEM_JSON);
+	ck_assert_str_eq(problem_type(&r, type, sizeof(type)),
+			 "/problems/overloaded");
+	gg_response_free(&r);
+	ck_assert(metric(&s, "gradguard_rejected_total{reason=\"overloaded\"}")
+		  == 1);
+
+	/* both slow checks end at their deadline (the queued one expired
+	 * while it waited), then the pool serves again */
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_msg(calls[i].r.status == 504, "call %d: %ld %s", i,
+			      calls[i].r.status, calls[i].r.body);
+		ck_assert_str_eq(problem_type(&calls[i].r, type, sizeof(type)),
+				 "/problems/deadline-exceeded");
+		ck_assert_msg(calls[i].ms < 10000, "call %d took %lld ms", i,
+			      calls[i].ms);
+		gg_response_free(&calls[i].r);
+	}
+	ck_assert_int_eq(gg_post_json(&s, "/gradcheck", SMALL_CHECK, &r), 0);
+	ck_assert_msg(r.status == 200, "%ld: %s", r.status, r.body);
+	gg_response_free(&r);
+	ck_assert(metric(&s, "gradguard_queue_depth") == 0);
+	ck_assert(metric(&s, "gradguard_workers_busy") == 0);
+	ck_assert_int_eq(gg_server_stop(&s), 0);
+	free(body);
+}
+END_TEST
+
+/* --deadline-ms is the largest deadline: a request asking for ten minutes
+ * gets the server's 300 ms. */
+START_TEST(request_deadline_is_capped_by_the_server_limit)
+{
+	struct gg_server s;
+	struct call c;
+	size_t len;
+	char *body = slow_check_body(600000, &len), type[128];
+	cJSON *j;
+
+	ck_assert_int_eq(gg_server_start(&s, (const char *const[]){
+		"--deadline-ms", "300", NULL}), 0);
+	c = (struct call){&s, body, len, {0}, 0};
+	post_check(&c);
+	ck_assert_msg(c.r.status == 504, "%ld: %s", c.r.status, c.r.body);
+	ck_assert_str_eq(problem_type(&c.r, type, sizeof(type)),
+			 "/problems/deadline-exceeded");
+	j = gg_response_json(&c.r);
+	ck_assert_msg(strstr(cJSON_GetObjectItemCaseSensitive(j, "detail")
+				     ->valuestring, "300"), "%s", c.r.body);
+	cJSON_Delete(j);
+	/* the work stopped near the cap, not after ten seconds */
+	ck_assert_msg(c.ms < 5000, "took %lld ms", c.ms);
+	gg_response_free(&c.r);
+	ck_assert_int_eq(gg_server_stop(&s), 0);
+	free(body);
+}
+END_TEST
+
+static Suite *admission_suite(void)
+{
+	Suite *s = suite_create("admission");
+	TCase *tc = tcase_create("admission");
+
+	tcase_add_test(tc,
+		light_requests_pass_a_full_queue_and_heavy_ones_get_429);
+	tcase_add_test(tc, request_deadline_is_capped_by_the_server_limit);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(admission_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,82 @@
+/* Test support: reading the recorded reference data; see fixture.h. */
+#include "fixture.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+cJSON *fixture_load(const char *name)
+{
+	const char *dir = getenv("GG_FIXTURES");
+	char path[512];
+	FILE *f = NULL;
+	char *text = NULL;
+	long n;
+	cJSON *root = NULL;
+
+	snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/fixtures", name);
+	f = fopen(path, "rb");
+	if (!f)
+		goto out;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)n)) &&
+	    fread(text, 1, (size_t)n, f) == (size_t)n)
+		root = cJSON_ParseWithLength(text, (size_t)n);
+out:
+	if (!root)
+		fprintf(stderr, "cannot load fixture %s (GG_FIXTURES)\n", path);
+	free(text);
+	if (f)
+		fclose(f);
+	return root;
+}
+
+int fixture_count(const cJSON *root, const char *section)
+{
+	return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, section));
+}
+
+const cJSON *fixture_case(const cJSON *root, const char *section, int i)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, section);
+	const cJSON *it = cJSON_GetArrayItem(arr, i);
+
+	ck_assert_msg(it != NULL, "fixture %s[%d] missing", section, i);
+	return it;
+}
+
+int fixture_name_index(const char *const names[], const char *s)
+{
+	for (int i = 0; names[i]; i++)
+		if (strcmp(names[i], s) == 0)
+			return i;
+	ck_abort_msg("unknown name %s", s);
+	return -1;
+}
+
+double *fixture_matrix(const cJSON *arr, size_t *n)
+{
+	size_t cnt = 0, k = 0;
+	const cJSON *e, *f;
+	double *v;
+
+	cJSON_ArrayForEach(e, arr) {
+		if (cJSON_IsArray(e))
+			cnt += (size_t)cJSON_GetArraySize(e);
+		else
+			cnt++;
+	}
+	v = malloc((cnt ? cnt : 1) * sizeof(double));
+	ck_assert_ptr_nonnull(v);
+	cJSON_ArrayForEach(e, arr) {
+		if (cJSON_IsArray(e)) {
+			cJSON_ArrayForEach(f, e) v[k++] = f->valuedouble;
+		} else {
+			v[k++] = e->valuedouble;
+		}
+	}
+	if (n)
+		*n = cnt;
+	return v;
+}

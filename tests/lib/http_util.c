@@ -1,0 +1,39 @@
+/* Test support: common steps of the endpoint suites; see http_util.h. */
+#include "http_util.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+void http_start(struct gg_server *s, const char *const args[])
+{
+	ck_assert_msg(gg_server_start(s, args) == 0, "daemon did not start "
+		      "(GRADGUARD_BIN=%s)", getenv("GRADGUARD_BIN"));
+}
+
+cJSON *http_call(const struct gg_server *s, const char *method, const char *path,
+		 const char *body, long want, const char *want_type)
+{
+	struct gg_response r;
+	cJSON *j = NULL;
+
+	ck_assert_int_eq(gg_request(s, method, path, body ? HTTP_JSON : NULL, body,
+				    body ? strlen(body) : 0, NULL, &r), 0);
+	ck_assert_msg(r.status == want, "%s %s: status %ld want %ld: %.300s",
+		      method, path, r.status, want, r.body);
+	if (want_type)
+		ck_assert_str_eq(r.content_type, want_type);
+	if (r.body_len)
+		j = gg_response_json(&r);
+	gg_response_free(&r);
+	return j;
+}
+
+cJSON *http_post(const struct gg_server *s, const char *path, const char *body,
+		 long want, const char *want_type)
+{
+	cJSON *j = http_call(s, "POST", path, body, want, want_type);
+
+	ck_assert_msg(j != NULL, "POST %s: the answer is not JSON", path);
+	return j;
+}

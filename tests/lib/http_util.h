@@ -1,0 +1,28 @@
+/* Test support: the steps the endpoint suites under tests/http/ repeat on
+ * top of harness.h (start the daemon, POST and check the answer), as
+ * assertions that fail the running Check test. */
+#ifndef GRADGUARD_TEST_HTTP_UTIL_H
+#define GRADGUARD_TEST_HTTP_UTIL_H
+
+#include <cJSON.h>
+
+#include "tests/lib/harness.h"
+
+#define HTTP_JSON "application/json"
+#define HTTP_PROBLEM_JSON "application/problem+json"
+
+/* gg_server_start(s, args), asserting that the daemon started. */
+void http_start(struct gg_server *s, const char *const args[]);
+
+/* One request, with body (a JSON text, or NULL for none); asserts that the
+ * status is want and, with want_type not NULL, that the Content-Type is
+ * want_type. Returns the parsed body (the caller cJSON_Deletes it), NULL
+ * when it is empty or not JSON. */
+cJSON *http_call(const struct gg_server *s, const char *method, const char *path,
+		 const char *body, long want, const char *want_type);
+
+/* http_call(s, "POST", ...), also asserting that the body is JSON. */
+cJSON *http_post(const struct gg_server *s, const char *path, const char *body,
+		 long want, const char *want_type);
+
+#endif
