@@ -118,3 +118,4 @@ clean:
 include mk/fuzz.mk
 include mk/ui.mk
 include mk/schema.mk
+include mk/examples.mk

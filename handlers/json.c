@@ -750,29 +750,24 @@ int json_get_enum(const cJSON *obj, const char *base, const char *key,
 		  unsigned flags, const char *const names[], int dflt,
 		  int *out, struct problem *p)
 {
-	const cJSON *it = member(obj, key);
 	char ptr[PROBLEM_POINTER_MAX], ex[48], list[320];
-	const char *hint;
-	int i;
+	const char *s, *hint;
+	int i, rc;
 
-	json_pointer(ptr, sizeof(ptr), base, key);
 	*out = dflt;
-	if (!it)
-		return absent(ptr, key, flags, p);
-	if (!cJSON_IsString(it) || !it->valuestring) {
-		problem_add(p, PROB_WRONG_TYPE, ptr, "expected a string, got %s",
-			    type_name(it));
-		return -1;
-	}
+	rc = json_get_string(obj, base, key, flags, SIZE_MAX, &s, p);
+	if (rc <= 0)
+		return rc;
 	for (i = 0; names[i]; i++) {
-		if (!strcmp(names[i], it->valuestring)) {
+		if (!strcmp(names[i], s)) {
 			*out = i;
 			return 1;
 		}
 	}
-	excerpt(ex, sizeof(ex), it->valuestring);
+	json_pointer(ptr, sizeof(ptr), base, key);
+	excerpt(ex, sizeof(ex), s);
 	list_names(list, sizeof(list), names);
-	hint = closest(it->valuestring, names);
+	hint = closest(s, names);
 	if (hint)
 		problem_add(p, PROB_UNKNOWN_ENUM, ptr,
 			    "unknown value '%s' (did you mean '%s'?); expected one of: %s",

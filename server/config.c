@@ -40,9 +40,8 @@ static const struct option_def options[] = {
 	 "redis://HOST:PORT[/DB][?ttl=SECONDS] "
 	 "(default sqlite:./var/gradguard.db)"},
 	{"api-keys-file", OPT_STR, OFF(api_keys_file), CONFIG_STR_MAX, 0, 0,
-	 "PATH", "API keys, one per line (>= 16 chars); when set, every "
-	 "route but /, /healthz, /readyz, /metrics, /openapi.json and /ui "
-	 "needs Authorization: Bearer KEY (default: no auth)"},
+	 "PATH", "API keys, one per line; then all but the public routes "
+	 "need Authorization: Bearer KEY (default: none, no auth)"},
 	NUM("max-body", OPT_SIZE, limits.max_body, 1, SIZE_MAX, "BYTES",
 	    "largest request body"),
 	NUM("deadline-ms", OPT_U32, limits.deadline_ms, 1, UINT32_MAX, "MS",

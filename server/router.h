@@ -13,6 +13,9 @@ enum route_flags {
 	ROUTE_OFFLOAD = 1u,   /* runs on the worker pool, not the poll thread */
 	ROUTE_JSON = 2u,      /* needs an application/json body */
 	ROUTE_PUBLIC = 4u,    /* answered without an API key (auth.h) */
+	ROUTE_LIGHT = 8u,     /* with OFFLOAD: short store work, own small pool
+	                       * (never behind gradient checks, never 429
+	                       * because the compute queue is full) */
 };
 
 struct route {

@@ -34,6 +34,9 @@
 /* Body bytes read and dropped after max_body before the connection is
  * closed without an answer (a client that ignores limits). */
 #define SERVER_DISCARD_MAX (64u * 1024u * 1024u)
+/* Threads of the pool for ROUTE_LIGHT routes (short store operations), so
+ * that they never wait behind gradient checks in the compute queue. */
+#define SERVER_LIGHT_WORKERS 2u
 /* A client's X-Request-Id longer than this is replaced by our own. */
 #define REQUEST_ID_MAX 128
 
@@ -365,7 +368,9 @@ static enum MHD_Result req_dispatch(struct req *r)
 	}
 	atomic_store(&r->state, REQ_WORKING);
 	MHD_suspend_connection(r->conn);
-	if (workers_submit(s->workers, req_work, r)) {
+	if (workers_submit(r->route->flags & ROUTE_LIGHT ? s->light
+							 : s->workers,
+			   req_work, r)) {
 		metrics_reject(s->metrics, METRICS_REJECT_OVERLOADED);
 		problem_set(&r->res.problem, PROB_OVERLOADED,
 			    "all %u workers are busy and %u requests are "
@@ -513,7 +518,8 @@ int server_start(const struct config *cfg, struct store *store,
 	}
 	s->metrics = metrics_new(s->routes, s->n_routes);
 	if (!s->metrics || workers_start(cfg->workers, cfg->queue,
-					 &s->workers)) {
+					 &s->workers) ||
+	    workers_start(SERVER_LIGHT_WORKERS, cfg->queue, &s->light)) {
 		snprintf(err, errlen, "cannot start %u workers", cfg->workers);
 		goto fail;
 	}
@@ -575,6 +581,7 @@ void server_stop(struct server *s, unsigned drain_ms)
 		pthread_mutex_unlock(&s->idle_lock);
 	}
 	workers_stop(s->workers);
+	workers_stop(s->light);
 	if (s->daemon)
 		MHD_stop_daemon(s->daemon);
 	metrics_free(s->metrics);

@@ -21,7 +21,8 @@ struct auth;
 struct server {
 	const struct config *cfg;     /* borrowed, read-only */
 	struct store *store;          /* borrowed */
-	struct workers *workers;
+	struct workers *workers;      /* compute pool (cfg->workers, cfg->queue) */
+	struct workers *light;        /* ROUTE_LIGHT routes: session reads etc. */
 	struct metrics *metrics;
 	struct auth *auth;            /* NULL: no API keys configured */
 	const struct route *routes;

@@ -1,7 +1,6 @@
-/* The redis://HOST:PORT[/DB] session store: one Redis hash per session
- * (statistics as the SQLite BLOB of little-endian doubles, created/updated
- * times), an index sorted set for counting, and merges done atomically by a
- * Lua script on the server; a small pool of hiredis connections. */
+/* The redis://HOST:PORT[/DB] session store: a Redis hash per session (the
+ * SQLite BLOB of little-endian doubles, created/updated ms), an index sorted
+ * set, merges done atomically by a Lua script; a pool of hiredis links. */
 #include "server/store_redis.h"
 
 #include <limits.h>
@@ -36,7 +35,8 @@ static const char index_key[] = "gradguard:sessions";
  * replica stamps sessions with the same clock that expires them. */
 #define LUA_NOW \
 	"local t = redis.call('TIME')\n" \
-	"local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+	"local now = tonumber(t[1]) * 1000 +\n" \
+	"            math.floor(tonumber(t[2]) / 1000)\n"
 
 /* KEYS: session hash, index. ARGV: statistics, "m" (merge) or "p" (put),
  * max sessions (0 none), TTL in ms (0 none), index member. Returns {0,
@@ -87,12 +87,14 @@ static const char script_write[] =
 	"  res = table.concat(parts)\n"
 	"end\n"
 	"if not created then created = now end\n"
-	"redis.call('HSET', KEYS[1], 's', res, 'c', string.format('%.0f', created),\n"
+	"redis.call('HSET', KEYS[1], 's', res,\n"
+	"           'c', string.format('%.0f', created),\n"
 	"           'u', string.format('%.0f', now))\n"
 	"local ttl = tonumber(ARGV[4])\n"
 	"if ttl > 0 then\n"
 	"  redis.call('PEXPIRE', KEYS[1], ttl)\n"
-	"  redis.call('ZADD', KEYS[2], string.format('%.0f', now + ttl), ARGV[5])\n"
+	"  redis.call('ZADD', KEYS[2], string.format('%.0f', now + ttl),\n"
+	"             ARGV[5])\n"
 	"else\n"
 	"  redis.call('PERSIST', KEYS[1])\n"
 	"  redis.call('ZADD', KEYS[2], '+inf', ARGV[5])\n"
@@ -221,10 +223,11 @@ static int conn_connect(struct store_redis *q, struct conn *c, bool *refused,
 	pthread_mutex_lock(&q->lock);
 	gen = q->gen;
 	pthread_mutex_unlock(&q->lock);
-	c->ctx = redisConnectWithTimeout(q->host, q->port, tv_ms(RD_CONNECT_MS));
+	c->ctx = redisConnectWithTimeout(q->host, q->port,
+					 tv_ms(RD_CONNECT_MS));
 	if (!c->ctx || c->ctx->err) {
-		snprintf(err, errlen, "redis: %.100s:%d: %.120s", q->host, q->port,
-			 c->ctx ? c->ctx->errstr : "out of memory");
+		snprintf(err, errlen, "redis: %.100s:%d: %.120s", q->host,
+			 q->port, c->ctx ? c->ctx->errstr : "out of memory");
 		goto fail;
 	}
 	if (redisSetTimeout(c->ctx, tv_ms(RD_COMMAND_MS)) != REDIS_OK ||
@@ -263,15 +266,15 @@ static int conn_connect(struct store_redis *q, struct conn *c, bool *refused,
 reply_fail:
 	if (r) {
 		*refused = true;
-		snprintf(err, errlen, "redis: %.100s:%d: %.*s", q->host, q->port,
-			 r->type == REDIS_REPLY_ERROR && r->len < 120
+		snprintf(err, errlen, "redis: %.100s:%d: %.*s", q->host,
+			 q->port, r->type == REDIS_REPLY_ERROR && r->len < 120
 				 ? (int)r->len : 120,
 			 r->type == REDIS_REPLY_ERROR ? r->str
 						      : "unexpected reply");
 		freeReplyObject(r);
 	} else {
-		snprintf(err, errlen, "redis: %.100s:%d: %.120s", q->host, q->port,
-			 c->ctx->errstr);
+		snprintf(err, errlen, "redis: %.100s:%d: %.120s", q->host,
+			 q->port, c->ctx->errstr);
 	}
 fail:
 	conn_free(c);

@@ -352,7 +352,7 @@ START_TEST(redis_store_survives_a_restart_between_requests)
 	ck_assert_int_eq(s->ops->get(s, "/a", &got, NULL), STORE_OK);
 	assert_same(got, a);
 	stats_free(got);
-	/* the scripts are gone too (SCRIPT FLUSH): EVALSHA falls back to EVAL */
+	/* Redis forgot the scripts (SCRIPT FLUSH): EVALSHA falls back to EVAL */
 	freeReplyObject(redis_cmd("SCRIPT FLUSH %s", "SYNC"));
 	ck_assert_int_eq(s->ops->merge(s, "/a", a, &got, NULL), STORE_OK);
 	ck_assert_uint_eq(got->count[0], 2 * a->count[0]);
@@ -462,11 +462,12 @@ END_TEST
 START_TEST(redis_store_expires_sessions_after_ttl)
 {
 	char url[128], err[256];
-	struct store *s = NULL, *base = open_backend(REDIS, 2, url, sizeof(url));
+	struct store *s = NULL, *base;
 	struct stats *a = make_stats(2, 0), *got = NULL;
 	redisReply *r;
 	size_t n;
 
+	base = open_backend(REDIS, 2, url, sizeof(url));
 	snprintf(url + strlen(url), sizeof(url) - strlen(url), "?ttl=3600");
 	ck_assert_msg(store_open(url, 2, &s, err, sizeof(err)) == 0, "%s", err);
 	ck_assert_int_eq(s->ops->put(s, "/a", a, NULL), STORE_OK);
