@@ -1198,7 +1198,9 @@ static const char *const oracle_block_keys[] = {"name", "shape", NULL};
 #define ORACLE_MAX_BATCH 4096
 
 /* blocks: [{"name", "shape": [n] or [r, c]}, ...] covering theta in order;
- * without it one flat block "theta". Names are borrowed from the tree. */
+ * without it one flat block "theta". *flat: every shape is [n] (shapes and
+ * indices are then reported with one entry). Names are borrowed from the
+ * tree. */
 static int oracle_blocks(const cJSON *body, const struct limits *lim, size_t n,
 			 struct gc_block **out, size_t *nb, bool *flat,
 			 struct problem *p)
@@ -1210,7 +1212,7 @@ static int oracle_blocks(const cJSON *body, const struct limits *lim, size_t n,
 
 	if (json_get_node(body, "", "blocks", 0, cJSON_Array, &arr, p) < 0)
 		return -1;
-	*flat = arr == NULL;
+	*flat = true;
 	cJSON_ArrayForEach(it, arr)
 		k++;
 	if (arr && (k == 0 || k > max_blocks)) {
@@ -1244,6 +1246,8 @@ static int oracle_blocks(const cJSON *body, const struct limits *lim, size_t n,
 			goto fail;
 		rows = (size_t)shape[0];
 		cols = ns == 2 ? (size_t)shape[1] : 1;
+		if (ns == 2)
+			*flat = false;
 		free(shape);
 		for (size_t j = 0; j < k; j++)
 			if (strcmp(bl[j].name, name) == 0) {

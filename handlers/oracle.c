@@ -261,7 +261,6 @@ struct oracle {
 	struct conn conns[ORACLE_MAX_INFLIGHT];
 	atomic_bool base_claimed;
 	atomic_bool abort;
-	atomic_size_t calls;
 	bool has_base;
 	double base;
 	enum oracle_status st;
@@ -495,7 +494,6 @@ static int conn_post(struct oracle *o, struct conn *c, size_t m)
 	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, (long)tmo);
 	curl_easy_setopt(c->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->resp_cap);
 	rc = curl_easy_perform(c->easy);
-	atomic_fetch_add(&o->calls, 1);
 	if (rc != CURLE_OK) {
 		if (c->refused[0])
 			return fail(o, ORACLE_EREFUSED,
@@ -743,7 +741,6 @@ enum oracle_status oracle_new(const struct oracle_opts *opts,
 	pthread_mutex_init(&o->lock, NULL);
 	atomic_init(&o->base_claimed, false);
 	atomic_init(&o->abort, false);
-	atomic_init(&o->calls, 0);
 	o->opts = *opts;
 	o->theta = theta;
 	o->n = n;
@@ -808,9 +805,4 @@ bool oracle_base_cost(const struct oracle *o, double *cost)
 {
 	*cost = o->base;
 	return o->has_base;
-}
-
-size_t oracle_calls(const struct oracle *o)
-{
-	return atomic_load(&o->calls);
 }

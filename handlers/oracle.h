@@ -97,7 +97,5 @@ void oracle_source(struct oracle *o, struct gc_source *s);
 enum oracle_status oracle_error(const struct oracle *o, const char **detail);
 /* J(theta) when an answer carried it. */
 bool oracle_base_cost(const struct oracle *o, double *cost);
-/* Calls made so far (HTTP requests answered or failed). */
-size_t oracle_calls(const struct oracle *o);
 
 #endif

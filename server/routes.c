@@ -1,4 +1,9 @@
-/* Every route of gradguard in one table: method, pattern, handler, flags. */
+/* Every route of gradguard in one table: method, pattern, handler, flags.
+ * ROUTE_PUBLIC rows answer without an API key when keys are configured:
+ * probes and scrapers (/healthz, /readyz, /metrics) carry no secrets, and
+ * the index, the OpenAPI document and the UI's static files hold no data
+ * (the UI's own API calls need the key). Everything else, unknown paths
+ * included, needs one. */
 #include "routes.h"
 
 #include "ops.h"

@@ -359,6 +359,7 @@ static enum MHD_Result req_take(struct req *r, const char *data, size_t n)
 static enum MHD_Result req_dispatch(struct req *r)
 {
 	struct server *s = r->srv;
+	bool light = r->route && (r->route->flags & ROUTE_LIGHT);
 
 	if (r->overflow || problem_is_set(&r->res.problem))
 		return req_send(r);
@@ -368,13 +369,12 @@ static enum MHD_Result req_dispatch(struct req *r)
 	}
 	atomic_store(&r->state, REQ_WORKING);
 	MHD_suspend_connection(r->conn);
-	if (workers_submit(r->route->flags & ROUTE_LIGHT ? s->light
-							 : s->workers,
-			   req_work, r)) {
+	if (workers_submit(light ? s->light : s->workers, req_work, r)) {
 		metrics_reject(s->metrics, METRICS_REJECT_OVERLOADED);
 		problem_set(&r->res.problem, PROB_OVERLOADED,
 			    "all %u workers are busy and %u requests are "
-			    "waiting; retry later", s->cfg->workers,
+			    "waiting; retry later",
+			    light ? SERVER_LIGHT_WORKERS : s->cfg->workers,
 			    s->cfg->queue);
 		atomic_store(&r->state, REQ_DONE);
 		MHD_resume_connection(r->conn);

@@ -343,16 +343,5 @@ static Suite *rng_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	fx = fixture_load("init_numpy.json");
-	if (!fx)
-		return 1;
-	sr = srunner_create(rng_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	cJSON_Delete(fx);
-	return failed ? 1 : 0;
+	return fixture_main("init_numpy.json", &fx, rng_suite);
 }

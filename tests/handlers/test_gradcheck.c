@@ -586,7 +586,7 @@ static const struct refusal refusals[] = {
 	{"{\"vector\": {\"gradient\": {\"dW1\": [[1]], \"db1\": [1]}, \"numeric_gradient\": {\"dW1\": [[1]]}}}", 422, "/problems/missing-field", "/vector/numeric_gradient/db1", 0, 0, 0},
 	{"{\"vector\": {\"gradient\": [1], \"numeric_gradient\": [1]}, \"check\": {\"sample\": 1}}", 422, "/problems/unsupported-combination", "/check", 0, 0, 0},
 	{"{\"vector\": {\"gradient\": [1], \"numeric_gradient\": [1]}, \"X\": [[1]]}", 422, "/problems/unknown-field", "/X", 0, 0, 0},
-	{"{\"oracle\": {\"url\": \"http://127.0.0.1:9000/cost\"}, \"theta\": [1], \"gradient\": [1]}", 422, "/problems/unsupported-combination", "/oracle", 0, 0, 0},
+	{"{\"oracle\": {\"url\": \"ftp://127.0.0.1:9000/cost\"}, \"theta\": [1], \"gradient\": [1]}", 422, "/problems/invalid-field", "/oracle/url", 0, 0, 0},
 	{"{" BASE ", \"vector\": {\"gradient\": [1], \"numeric_gradient\": [1]}}", 422, "/problems/unsupported-combination", "/model", 0, 0, 0},
 	{"{\"epsilon\": 1e-7}", 422, "/problems/missing-field", "/model", 0, 0, 0},
 	{"{" BASE "}", 413, "/problems/limit-exceeded", "/model/layer_dims", 12, 0, 0},

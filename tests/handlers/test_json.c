@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "handlers/json.h"
+#include "tests/lib/fixture.h"
 
 /* xorshift64 (Marsaglia 2003): explicit state, reproducible. */
 static uint64_t xs_next(uint64_t *s)
@@ -187,14 +188,12 @@ END_TEST
  * closest), recorded by gen_float_repr.py next to it. */
 START_TEST(format_matches_python_repr_on_the_recorded_fixture)
 {
-	const char *dir = getenv("GG_FIXTURES");
 	char path[512], line[128], text[64], out[32];
 	unsigned long long bits;
 	size_t n = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/json/float_repr.txt",
-		 dir && *dir ? dir : "tests/fixtures");
+	fixture_path(path, sizeof(path), "json/float_repr.txt");
 	f = fopen(path, "r");
 	ck_assert_msg(f != NULL, "cannot open %s (run from the repo root)", path);
 	while (fgets(line, sizeof(line), f)) {

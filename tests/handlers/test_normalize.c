@@ -854,16 +854,5 @@ static Suite *normalize_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	fixtures = fixture_load("sklearn_scaler.json");
-	if (!fixtures)
-		return EXIT_FAILURE;
-	sr = srunner_create(normalize_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	cJSON_Delete(fixtures);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fixture_main("sklearn_scaler.json", &fixtures, normalize_suite);
 }

@@ -18,6 +18,8 @@
 #include "tests/lib/oracle_server.h"
 
 #define NP 40   /* parameters: block A [4, 5], block B [20] */
+#define BLOCKS "[{\"name\": \"A\", \"shape\": [4, 5]}, {\"name\": \"B\", \"shape\": [20]}]"
+#define FLAT_BLOCKS "[{\"name\": \"A\", \"shape\": [20]}, {\"name\": \"B\", \"shape\": [20]}]"
 
 struct fx {
 	struct gg_server gg;
@@ -47,7 +49,7 @@ static void theta_at(double *t)
  * and at the top level (each "" or starting with ", "), block B's gradient
  * scaled by scale_b. */
 static char *body(char *url, const char *oracle_extra,
-		  const char *top_extra, double scale_b, bool blocks)
+		  const char *top_extra, double scale_b, const char *blocks)
 {
 	size_t cap = 16384, len = 0;
 	char *b = malloc(cap);
@@ -59,8 +61,7 @@ static char *body(char *url, const char *oracle_extra,
 	PUT("{\"oracle\": {\"url\": \"%s\"%s}, \"epsilon\": 1e-6%s", url, oracle_extra,
 	    top_extra);
 	if (blocks)
-		PUT(", \"blocks\": [{\"name\": \"A\", \"shape\": [4, 5]},"
-		    " {\"name\": \"B\", \"shape\": [20]}]");
+		PUT(", \"blocks\": %s", blocks);
 	PUT(", \"theta\": [");
 	for (int i = 0; i < NP; i++)
 		PUT("%s%.17g", i ? ", " : "", t[i]);
@@ -136,7 +137,7 @@ START_TEST(oracle_correct_gradient_passes_in_batches_on_reused_connections)
 	double t[NP];
 
 	fx_start(&f, NULL);
-	j = check(&f, body(url_of(&f, "/ok"), ", \"batch_size\": 8", "", 1.0, false),
+	j = check(&f, body(url_of(&f, "/ok"), ", \"batch_size\": 8", "", 1.0, NULL),
 		  &status, NULL);
 	ck_assert_int_eq(status, 200);
 	ck_assert_str_eq(get(j, "verdict")->valuestring, "pass");
@@ -160,6 +161,29 @@ START_TEST(oracle_correct_gradient_passes_in_batches_on_reused_connections)
 }
 END_TEST
 
+/* 40 ms per call: 11 calls one after another would take 440 ms; four in
+ * flight take about 120 ms. */
+START_TEST(oracle_calls_overlap)
+{
+	struct fx f;
+	struct oracle_stats st;
+	long status;
+	cJSON *j;
+
+	fx_start(&f, NULL);
+	j = check(&f, body(url_of(&f, "/lag"), ", \"batch_size\": 8", "", 1.0, NULL),
+		  &status, NULL);
+	ck_assert_int_eq(status, 200);
+	ck_assert_str_eq(get(j, "verdict")->valuestring, "pass");
+	cJSON_Delete(j);
+	oracle_server_stats(f.os, &st);
+	ck_assert_uint_ge(st.max_inflight, 2);
+	ck_assert_uint_le(st.max_inflight, 4);
+	ck_assert_uint_le(st.connections, 4);
+	fx_stop(&f);
+}
+END_TEST
+
 START_TEST(oracle_wrong_block_fails_and_is_blamed)
 {
 	struct fx f;
@@ -168,7 +192,7 @@ START_TEST(oracle_wrong_block_fails_and_is_blamed)
 	const cJSON *w;
 
 	fx_start(&f, NULL);
-	j = check(&f, body(url_of(&f, "/ok"), "", "", 1.5, true), &status, NULL);
+	j = check(&f, body(url_of(&f, "/ok"), "", "", 1.5, BLOCKS), &status, NULL);
 	ck_assert_int_eq(status, 200);
 	ck_assert_str_eq(get(j, "verdict")->valuestring, "fail");
 	ck_assert_str_eq(get(block(j, "A"), "verdict")->valuestring, "pass");
@@ -190,7 +214,7 @@ START_TEST(oracle_sampled_and_directional_checks)
 
 	fx_start(&f, NULL);
 	j = check(&f, body(url_of(&f, "/ok"), "", ", \"check\": {\"sample\": 10, \"seed\": 3}",
-			   1.0, true), &status, NULL);
+			   1.0, BLOCKS), &status, NULL);
 	ck_assert_int_eq(status, 200);
 	ck_assert_str_eq(get(j, "verdict")->valuestring, "pass");
 	ck_assert_int_eq(get(j, "n_checked")->valueint, 10);
@@ -199,8 +223,17 @@ START_TEST(oracle_sampled_and_directional_checks)
 	ck_assert_int_ge(get(block(j, "B"), "n_checked")->valueint, 1);
 	cJSON_Delete(j);
 
+	/* 1-D blocks only: shapes and indices have one entry */
+	j = check(&f, body(url_of(&f, "/ok"), "", ", \"check\": {\"sample\": 4, \"seed\": 3}",
+			   1.5, FLAT_BLOCKS), &status, NULL);
+	ck_assert_int_eq(status, 200);
+	ck_assert_int_eq(cJSON_GetArraySize(get(block(j, "A"), "shape")), 1);
+	ck_assert_int_eq(cJSON_GetArraySize(get(block(j, "B"), "worst_index")), 1);
+	ck_assert_str_eq(get(block(j, "B"), "verdict")->valuestring, "fail");
+	cJSON_Delete(j);
+
 	j = check(&f, body(url_of(&f, "/ok"), "", ", \"check\": {\"directions\": 6, \"seed\": 1}",
-			   1.0, true), &status, NULL);
+			   1.0, BLOCKS), &status, NULL);
 	ck_assert_int_eq(status, 200);
 	ck_assert_str_eq(get(j, "verdict")->valuestring, "pass");
 	ck_assert_int_eq(get(j, "evaluations")->valueint, 12);
@@ -208,14 +241,14 @@ START_TEST(oracle_sampled_and_directional_checks)
 	cJSON_Delete(j);
 
 	j = check(&f, body(url_of(&f, "/ok"), "", ", \"check\": {\"directions\": 6, \"seed\": 1}",
-			   1.5, true), &status, NULL);
+			   1.5, BLOCKS), &status, NULL);
 	ck_assert_int_eq(status, 200);
 	ck_assert_str_eq(get(block(j, "A"), "verdict")->valuestring, "pass");
 	ck_assert_str_eq(get(block(j, "B"), "verdict")->valuestring, "fail");
 	cJSON_Delete(j);
 	oracle_server_stats(f.os, &st);
-	/* sample: 20 + base; each direction mode: 12 points + the base point */
-	ck_assert_uint_eq(st.items, 21 + 13 + 13);
+	/* samples: 20 + base and 8 + base; directions: 12 points + base, twice */
+	ck_assert_uint_eq(st.items, 21 + 9 + 13 + 13);
 	fx_stop(&f);
 }
 END_TEST
@@ -276,7 +309,7 @@ START_TEST(oracle_misbehaviour_is_an_upstream_error)
 		url = malloc(64);
 		snprintf(url, 64, "http://127.0.0.1:%u/ok", closed_port());
 	}
-	j = check(&f, body(url, c->oracle_extra, c->top_extra, 1.0, false), &status, &text);
+	j = check(&f, body(url, c->oracle_extra, c->top_extra, 1.0, NULL), &status, &text);
 	ck_assert_msg(status == c->status, "%s: status %ld: %s", c->path, status, text);
 	ck_assert_msg(strstr(get(j, "detail")->valuestring, c->needle) != NULL,
 		      "%s: no '%s' in %s", c->path, c->needle, text);
@@ -284,7 +317,7 @@ START_TEST(oracle_misbehaviour_is_an_upstream_error)
 	cJSON_Delete(j);
 	healthz_ok(&f);
 	/* a good check still works afterwards */
-	j = check(&f, body(url_of(&f, "/ok"), "", "", 1.0, false), &status, NULL);
+	j = check(&f, body(url_of(&f, "/ok"), "", "", 1.0, NULL), &status, NULL);
 	ck_assert_int_eq(status, 200);
 	cJSON_Delete(j);
 	fx_stop(&f);
@@ -338,7 +371,7 @@ START_TEST(oracle_url_must_be_on_the_allow_list)
 
 	fx_start(&f, c->allow ? args : NULL);
 	with_port(url, 128, c->url, f.port);
-	j = check(&f, body(url, "", "", 1.0, false), &status, &text);
+	j = check(&f, body(url, "", "", 1.0, NULL), &status, &text);
 	ck_assert_msg(status == c->status, "%s (allow %s): status %ld: %s", url,
 		      c->allow, status, text);
 	if (c->status == 422) {
@@ -421,6 +454,7 @@ static Suite *suite(void)
 	tcase_set_timeout(bad, 60);
 	tcase_set_timeout(allow, 60);
 	tcase_add_test(tc, oracle_correct_gradient_passes_in_batches_on_reused_connections);
+	tcase_add_test(tc, oracle_calls_overlap);
 	tcase_add_test(tc, oracle_wrong_block_fails_and_is_blamed);
 	tcase_add_test(tc, oracle_sampled_and_directional_checks);
 	tcase_add_test(tc, oracle_request_fields_are_validated);

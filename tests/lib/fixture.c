@@ -1,21 +1,26 @@
 /* Test support: reading the recorded reference data; see fixture.h. */
 #include "fixture.h"
 
-#include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-cJSON *fixture_load(const char *name)
+void fixture_path(char *out, size_t n, const char *name)
 {
 	const char *dir = getenv("GG_FIXTURES");
+
+	snprintf(out, n, "%s/%s", dir && *dir ? dir : "tests/fixtures", name);
+}
+
+cJSON *fixture_load(const char *name)
+{
 	char path[512];
 	FILE *f = NULL;
 	char *text = NULL;
 	long n;
 	cJSON *root = NULL;
 
-	snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/fixtures", name);
+	fixture_path(path, sizeof(path), name);
 	f = fopen(path, "rb");
 	if (!f)
 		goto out;
@@ -30,6 +35,23 @@ out:
 	if (f)
 		fclose(f);
 	return root;
+}
+
+int fixture_main(const char *name, cJSON **root, Suite *(*make_suite)(void))
+{
+	SRunner *sr;
+	int failed;
+
+	*root = fixture_load(name);
+	if (!*root)
+		return EXIT_FAILURE;
+	sr = srunner_create(make_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	cJSON_Delete(*root);
+	*root = NULL;
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 int fixture_count(const cJSON *root, const char *section)

@@ -6,12 +6,23 @@
 
 #include <stddef.h>
 
+#include <check.h>
 #include <cJSON.h>
+
+/* The path of fixture file name: $GG_FIXTURES/name, or tests/fixtures/name
+ * when GG_FIXTURES is unset or empty (the suites run from the repo root). */
+void fixture_path(char *out, size_t n, const char *name);
 
 /* Reads and parses $GG_FIXTURES/name. Returns the tree (the caller
  * cJSON_Deletes it), or NULL with the path on stderr when the file is
  * missing, empty or not JSON. */
 cJSON *fixture_load(const char *name);
+
+/* A test program's main: loads fixture name into *root (NULL when it
+ * fails, which exits 1), runs the suite make_suite() then builds (it may
+ * count cases in *root) with CK_NORMAL, deletes *root. Returns the exit
+ * status: 0 when every test passed, else 1. */
+int fixture_main(const char *name, cJSON **root, Suite *(*make_suite)(void));
 
 /* The number of items of root[section] (0 when absent), for
  * tcase_add_loop_test. */

@@ -18,12 +18,14 @@
 
 #define OS_MAX_BODY (64u << 20)
 #define OS_SLOW_MS 700
+#define OS_LAG_MS 40
 #define OS_HUGE (5u << 20)
 
 struct oracle_server {
 	struct MHD_Daemon *d;
 	pthread_mutex_t lock;
 	struct oracle_stats st;
+	unsigned long inflight;
 };
 
 struct upload {
@@ -210,12 +212,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	s->st.items += m;
 	if (m > s->st.max_items)
 		s->st.max_items = m;
+	if (++s->inflight > s->st.max_inflight)
+		s->st.max_inflight = s->inflight;
 	pthread_mutex_unlock(&s->lock);
-	if (strcmp(url, "/slow") == 0) {
-		struct timespec ts = {0, OS_SLOW_MS * 1000000L};
+	if (strcmp(url, "/slow") == 0 || strcmp(url, "/lag") == 0) {
+		struct timespec ts = {0, (strcmp(url, "/lag") ? OS_SLOW_MS : OS_LAG_MS) * 1000000L};
 
 		nanosleep(&ts, NULL);
 	}
+	pthread_mutex_lock(&s->lock);
+	s->inflight--;
+	pthread_mutex_unlock(&s->lock);
 	if (strcmp(url, "/html") == 0) {
 		static const char html[] = "<html><body><h1>Welcome</h1></body></html>";
 

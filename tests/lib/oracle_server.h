@@ -3,6 +3,7 @@
  * in the /gradcheck oracle protocol, plus misbehaving paths:
  *   /ok        correct answers
  *   /slow      correct answers after 700 ms
+ *   /lag       correct answers after 40 ms (to see calls overlap)
  *   /close     promises 1000 bytes, sends 20, closes the connection
  *   /short     one cost too few          /null    first cost null
  *   /inf       first cost 1e999          /bigstr  first cost a long string
@@ -21,6 +22,7 @@ struct oracle_stats {
 	unsigned long connections;  /* TCP connections accepted */
 	unsigned long max_items;    /* most perturbations/points in one POST */
 	unsigned long items;        /* all perturbations/points */
+	unsigned long max_inflight; /* most requests being answered at once */
 };
 
 /* Starts the server; *port is its port. Returns 0 or -1. */

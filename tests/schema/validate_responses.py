@@ -114,11 +114,46 @@ def check(doc, rec):
     return errs
 
 
+# Recordings the validator must judge as shown (True: valid), checked
+# before every run so that a validator that passes everything fails.
+SELF_TEST = [
+    (True, {"method": "GET", "path": "/healthz", "status": 200,
+            "content_type": "application/json", "body": '{"status":"ok"}'}),
+    (False, {"method": "POST", "path": "/normalize", "status": 200,
+             "content_type": "application/json", "body": '{"session":"x"}'}),
+    (False, {"method": "GET", "path": "/sessions/x", "status": 404,
+             "content_type": "application/json",
+             "body": '{"type":"/problems/session-not-found","title":"t",'
+                     '"status":404,"detail":"d","instance":"i","errors":[]}'}),
+    (False, {"method": "GET", "path": "/sessions/x", "status": 418,
+             "content_type": PROBLEM,
+             "body": '{"type":"/problems/x","title":"t","status":418,'
+                     '"detail":"d","instance":"i","errors":[]}'}),
+    (False, {"method": "GET", "path": "/nowhere", "status": 404,
+             "content_type": PROBLEM, "body": '{"status":404}'}),
+]
+
+
+def self_test(doc):
+    ok = True
+    for want, rec in SELF_TEST:
+        errs = check(doc, rec)
+        if (not errs) != want:
+            print("FAIL: validator self-test: %s %s %d judged %s" %
+                  (rec["method"], rec["path"], rec["status"],
+                   "invalid: %s" % errs if errs else "valid"))
+            ok = False
+    return ok
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__)
         return 2
     doc = vo.load(argv[2] if len(argv) > 2 else vo.DEFAULT_DOC)
+    if not self_test(doc):
+        print("0 passed, 1 failed")
+        return 1
     files = sorted(glob.glob(os.path.join(argv[1], "*.jsonl")))
     passed = failed = skipped = 0
     seen = collections.Counter()
