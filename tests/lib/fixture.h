@@ -18,10 +18,10 @@ void fixture_path(char *out, size_t n, const char *name);
  * missing, empty or not JSON. */
 cJSON *fixture_load(const char *name);
 
-/* A test program's main: loads fixture name into *root (NULL when it
- * fails, which exits 1), runs the suite make_suite() then builds (it may
- * count cases in *root) with CK_NORMAL, deletes *root. Returns the exit
- * status: 0 when every test passed, else 1. */
+/* A test program's whole main: loads fixture name into *root, then builds
+ * the suite with make_suite (which may count the cases in *root), runs it
+ * with CK_NORMAL and deletes *root. Returns the exit status: 0 when every
+ * test passed, 1 when one failed or the fixture could not be loaded. */
 int fixture_main(const char *name, cJSON **root, Suite *(*make_suite)(void));
 
 /* The number of items of root[section] (0 when absent), for
