@@ -119,3 +119,4 @@ include mk/fuzz.mk
 include mk/ui.mk
 include mk/schema.mk
 include mk/examples.mk
+include mk/robust.mk

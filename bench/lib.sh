@@ -32,8 +32,8 @@ wait_http() { # url: bounded wait for a 200
 	echo "timed out waiting for $1" >&2; return 1
 }
 
-start_gradguard() { # sets GG_URL
-	(cd "$ROOT" && make -s build/gradguard >/dev/null)
+start_gradguard() { # sets GG_URL; BENCH_NO_BUILD=1 runs $BIN as it is
+	[ -n "${BENCH_NO_BUILD:-}" ] || (cd "$ROOT" && make -s build/gradguard >/dev/null)
 	local port; port=$(free_port)
 	"$BIN" --port "$port" --bind 127.0.0.1 --store memory: "$@" >"$TMP/gg.out" 2>"$TMP/gg.err" &
 	PIDS+=($!)

@@ -116,12 +116,21 @@ struct gc_report {
 };
 
 /* Compares n items (analytic[t], numeric[t], in block blk[t] at position
- * pos[t], kink[t] may be NULL). Norms are scaled (LAPACK dlassq style) so
- * huge or tiny entries do not overflow or underflow. */
+ * pos[t], kink[t] may be NULL). Norms are scaled (LAPACK dlassq style) and
+ * entries from 2^1022 up are halved first, so the relative errors are
+ * finite whenever the inputs are, however huge or tiny. max_abs_error is
+ * |a - n| itself and is +inf where that overflows: see
+ * gradcheck_first_overflow. */
 void gradcheck_compare(const double *analytic, const double *numeric,
 		       const bool *kink, const size_t *blk, const size_t *pos,
 		       size_t n, size_t nb, const struct gc_thresholds *th,
 		       size_t top, struct gc_report *r);
+
+/* The first t < n whose analytic[t] and numeric[t] are finite but whose
+ * difference overflows the double range (opposite signs near DBL_MAX), or
+ * n if none. */
+size_t gradcheck_first_overflow(const double *analytic, const double *numeric,
+				size_t n);
 
 /* A network as a cost source. fast: rank-one and batched re-evaluation
  * (mlp_perturb_costs); otherwise the naive loop (a full forward pass per

@@ -68,81 +68,160 @@ static void two_sum(double a, double b, double *hi, double *lo)
 	*lo = (a - (s - bb)) + (b - bb);
 }
 
-/* Chan, Golub & LeVeque (1979) pairwise update of (n, mean, M2) by
- * (nb, mb, m2b), with the means as double-double (hi + lo). */
-static void merge_one(uint64_t *n, double *mean, double *lo, double *m2,
-		      uint64_t nb, double mb, double lob, double m2b)
-{
-	double na_d, nb_d, n_d, delta, t;
+/* One feature's count, mean (hi + lo) and M2. */
+struct moments {
+	uint64_t n;
+	double mean, lo, m2;
+};
 
-	if (nb == 0)
-		return;
-	if (*n == 0) {
-		*n = nb;
-		*mean = mb;
-		*lo = lob;
-		*m2 = m2b;
-		return;
-	}
-	na_d = (double)*n;
-	nb_d = (double)nb;
-	n_d = na_d + nb_d;
-	delta = (mb - *mean) + (lob - *lo);
-	*m2 += m2b + delta * delta * (na_d * nb_d / n_d);
-	t = *lo + delta * (nb_d / n_d);
-	two_sum(*mean, t, mean, lo);
-	*n += nb;
+static struct moments moments_of(const struct stats *s, size_t j)
+{
+	struct moments m = { s->count[j], s->mean[j], s->mean_lo[j],
+			     s->m2[j] };
+
+	return m;
 }
 
+static void moments_put(struct stats *s, size_t j, struct moments m)
+{
+	s->count[j] = m.n;
+	s->mean[j] = m.mean;
+	s->mean_lo[j] = m.lo;
+	s->m2[j] = m.m2;
+}
+
+static bool moments_finite(struct moments m)
+{
+	return m.n == 0 ||
+	       (isfinite(m.mean) && isfinite(m.lo) && isfinite(m.m2));
+}
+
+/* Chan, Golub & LeVeque (1979) pairwise update of a by b, with the means
+ * as double-double (hi + lo). server/store_redis.c's Lua script repeats it
+ * operation for operation: change both together. */
+static struct moments merge_one(struct moments a, struct moments b)
+{
+	double na, nb, n, f, delta, dd, t;
+
+	if (b.n == 0)
+		return a;
+	if (a.n == 0)
+		return b;
+	na = (double)a.n;
+	nb = (double)b.n;
+	n = na + nb;
+	f = na * nb / n;
+	delta = (b.mean - a.mean) + (b.lo - a.lo);
+	dd = delta * delta;
+	/* f >= 1/2: delta^2 may overflow where delta^2 f does not */
+	dd = isinf(dd) ? delta * f * delta : dd * f;
+	a.m2 += b.m2 + dd;
+	t = a.lo + delta * (nb / n);
+	two_sum(a.mean, t, &a.mean, &a.lo);
+	a.n += b.n;
+	return a;
+}
+
+bool stats_merge_finite(const struct stats *dst, const struct stats *src,
+			size_t *bad)
+{
+	if (dst->n_features != src->n_features) {
+		if (bad)
+			*bad = SIZE_MAX;
+		return false;
+	}
+	for (size_t j = 0; j < dst->n_features; j++) {
+		if (moments_finite(merge_one(moments_of(dst, j),
+					     moments_of(src, j))))
+			continue;
+		if (bad)
+			*bad = j;
+		return false;
+	}
+	return true;
+}
+
+/* Two passes (check, then write) keep dst whole on STATS_OVERFLOW without
+ * a scratch allocation; the merge is deterministic, so both passes compute
+ * the same values. */
 enum stats_status stats_merge(struct stats *dst, const struct stats *src)
 {
 	if (dst->n_features != src->n_features)
 		return STATS_SHAPE;
+	if (!stats_merge_finite(dst, src, NULL))
+		return STATS_OVERFLOW;
 	for (size_t j = 0; j < dst->n_features; j++)
-		merge_one(&dst->count[j], &dst->mean[j], &dst->mean_lo[j],
-			  &dst->m2[j], src->count[j], src->mean[j],
-			  src->mean_lo[j], src->m2[j]);
+		moments_put(dst, j, merge_one(moments_of(dst, j),
+					      moments_of(src, j)));
 	return STATS_OK;
+}
+
+bool stats_finite(const struct stats *s, size_t *bad)
+{
+	for (size_t j = 0; j < s->n_features; j++) {
+		if (moments_finite(moments_of(s, j)))
+			continue;
+		if (bad)
+			*bad = j;
+		return false;
+	}
+	return true;
 }
 
 /* Why two passes and not Welford per element: the batch is in memory, and
  * the corrected two-pass algorithm (Chan, Golub & LeVeque 1983, eq. 1.7:
  * M2 = sum d^2 - (sum d)^2 / n with d = x - shift) is at least as accurate
  * as Welford's update and vectorises row by row over row-major data. The
- * result is then merged into s with the pairwise rule, as across batches. */
-enum stats_status stats_add(struct stats *s, const double *x, size_t rows,
-			    size_t cols)
+ * sums live in out's own arrays: count, shift in mean, sum d in mean_lo,
+ * sum d^2 in m2. */
+enum stats_status stats_batch(struct stats *out, const double *x, size_t rows,
+			      size_t cols)
 {
-	size_t d = cols;
-	uint64_t *cnt = NULL;
-	double *shift, *s1, *s2;
+	uint64_t *cnt = out->count;
+	double *shift = out->mean, *s1 = out->mean_lo, *s2 = out->m2;
+	bool redo = false;
 
-	if (cols != s->n_features)
+	if (cols != out->n_features)
 		return STATS_SHAPE;
-	cnt = calloc(d, sizeof(uint64_t) + 3 * sizeof(double));
-	if (!cnt)
-		return STATS_NOMEM;
-	shift = (double *)(void *)(cnt + d);
-	s1 = shift + d;
-	s2 = s1 + d;
-
+	stats_reset(out);
 	for (size_t i = 0; i < rows; i++) {
 		const double *r = x + i * cols;
 
-		for (size_t j = 0; j < d; j++) {
+		for (size_t j = 0; j < cols; j++) {
 			if (isnan(r[j]))
 				continue;
 			shift[j] += r[j];
 			cnt[j]++;
 		}
 	}
-	for (size_t j = 0; j < d; j++)
+	for (size_t j = 0; j < cols; j++) {
 		if (cnt[j])
 			shift[j] /= (double)cnt[j];
+		if (isinf(shift[j]))
+			redo = true;
+	}
+	/* the sum overflowed (values near DBL_MAX): take sum (x / n) instead,
+	 * clamped to DBL_MAX should rounding carry it past; the shift need not
+	 * be exact (s1 corrects it). s2 is scratch until the next pass. */
+	if (redo) {
+		for (size_t i = 0; i < rows; i++) {
+			const double *r = x + i * cols;
+
+			for (size_t j = 0; j < cols; j++)
+				if (!isnan(r[j]) && isinf(shift[j]))
+					s2[j] += r[j] / (double)cnt[j];
+		}
+		for (size_t j = 0; j < cols; j++) {
+			if (isinf(shift[j]))
+				shift[j] = isinf(s2[j]) ?
+					   copysign(DBL_MAX, s2[j]) : s2[j];
+			s2[j] = 0;
+		}
+	}
 	for (size_t i = 0; i < rows; i++) {
 		const double *r = x + i * cols;
 
-		for (size_t j = 0; j < d; j++) {
+		for (size_t j = 0; j < cols; j++) {
 			double dev;
 
 			if (isnan(r[j]))
@@ -152,7 +231,7 @@ enum stats_status stats_add(struct stats *s, const double *x, size_t rows,
 			s2[j] += dev * dev;
 		}
 	}
-	for (size_t j = 0; j < d; j++) {
+	for (size_t j = 0; j < cols; j++) {
 		double n, mb, lob, m2b;
 
 		if (!cnt[j])
@@ -162,11 +241,29 @@ enum stats_status stats_add(struct stats *s, const double *x, size_t rows,
 		m2b = s2[j] - s1[j] * s1[j] / n;
 		if (m2b < 0)
 			m2b = 0;
-		merge_one(&s->count[j], &s->mean[j], &s->mean_lo[j], &s->m2[j],
-			  cnt[j], mb, lob, m2b);
+		shift[j] = mb;
+		s1[j] = lob;
+		s2[j] = m2b;
 	}
-	free(cnt);
 	return STATS_OK;
+}
+
+enum stats_status stats_add(struct stats *s, const double *x, size_t rows,
+			    size_t cols)
+{
+	struct stats *b = NULL;
+	enum stats_status rc;
+
+	if (cols != s->n_features)
+		return STATS_SHAPE;
+	b = stats_new(cols);
+	if (!b)
+		return STATS_NOMEM;
+	rc = stats_batch(b, x, rows, cols);
+	if (rc == STATS_OK)
+		rc = stats_merge(s, b);
+	stats_free(b);
+	return rc;
 }
 
 void stats_var(const struct stats *s, double *var)
@@ -190,7 +287,7 @@ size_t stats_scale(const struct stats *s, double *scale, bool *constant)
 			bound = n * DBL_EPSILON * var +
 				(n * s->mean[j] * DBL_EPSILON) *
 				(n * s->mean[j] * DBL_EPSILON);
-			is_const = var <= bound;
+			is_const = isfinite(var) && var <= bound;
 			scale[j] = is_const ? 1.0 : sqrt(var);
 		}
 		if (constant)

@@ -12,6 +12,8 @@ enum stats_status {
 	STATS_OK = 0,
 	STATS_NOMEM,     /* allocation failed */
 	STATS_SHAPE,     /* feature counts differ */
+	STATS_OVERFLOW,  /* a result would not be finite (|x - mean| too large
+			  * to square in a double): nothing changed */
 };
 
 /* Invariants: n_features >= 1; for each feature j, count[j] samples were
@@ -39,14 +41,34 @@ void stats_free(struct stats *s);
 void stats_reset(struct stats *s);
 
 /* Adds a batch x (rows x cols, row-major, one sample per row; NaN cells are
- * skipped) to s; cols must equal s->n_features. Within the batch it uses the
- * corrected two-pass algorithm and merges with Chan et al.'s pairwise rule.
- * Returns STATS_OK, STATS_SHAPE or STATS_NOMEM (s unchanged then). */
+ * skipped, the others must be finite) to s; cols must equal s->n_features.
+ * Within the batch it uses the corrected two-pass algorithm and merges with
+ * Chan et al.'s pairwise rule (stats_batch, then stats_merge). Returns
+ * STATS_OK, or STATS_SHAPE, STATS_NOMEM or STATS_OVERFLOW (the batch's own
+ * statistics or the merged ones are not finite) with s unchanged. */
 enum stats_status stats_add(struct stats *s, const double *x, size_t rows,
 			    size_t cols);
+/* The statistics of the batch x alone (as stats_add into zeroed statistics)
+ * into out, which must have cols features; out is overwritten. Unlike
+ * stats_add it does not refuse an overflow: a feature whose spread is too
+ * large for a double gets a non-finite m2 (or mean), for the caller to find
+ * with stats_finite and report. Allocates nothing. Returns STATS_OK, or
+ * STATS_SHAPE with out unchanged. */
+enum stats_status stats_batch(struct stats *out, const double *x, size_t rows,
+			      size_t cols);
 /* dst := dst merged with src (Chan, Golub & LeVeque pairwise update), as if
- * all of src's samples had been added to dst. STATS_SHAPE if sizes differ. */
+ * all of src's samples had been added to dst. STATS_SHAPE if sizes differ;
+ * STATS_OVERFLOW, with dst unchanged, if a merged mean, mean_lo or m2 would
+ * not be finite (stats_merge_finite names the feature). */
 enum stats_status stats_merge(struct stats *dst, const struct stats *src);
+/* True when stats_merge(dst, src) would produce finite statistics; else
+ * false with the first feature that would not in *bad (may be NULL), or
+ * SIZE_MAX there when the feature counts differ. Reads only. */
+bool stats_merge_finite(const struct stats *dst, const struct stats *src,
+			size_t *bad);
+/* True when every feature with count > 0 has a finite mean, mean_lo and m2;
+ * else false with the first feature that has not in *bad (may be NULL). */
+bool stats_finite(const struct stats *s, size_t *bad);
 
 /* var[j] = m2[j] / count[j] (population variance, ddof 0; NAN when count is
  * 0). var has n_features entries. */

@@ -366,6 +366,38 @@ static void map_status(enum gc_status st, const struct opts *o,
 	}
 }
 
+/* Where |analytic - numeric| overflows the double range (both finite, near
+ * DBL_MAX with opposite signs) there is no number to print as abs_error or
+ * max_abs_error: the JSON would say null. Clamping to DBL_MAX would print
+ * a wrong value and skipping the item would hide the worst one, so the
+ * request is refused: 422 non-finite-number at pointer, naming the first
+ * such item (flat: [i] indices, as in the response). The relative error
+ * alone would be finite (gradcheck_compare scales), but a response without
+ * the errors it explains is worse than a clear refusal. Returns -1 then. */
+static int refuse_overflow(const struct gc_block *blocks, const size_t *bidx,
+			   const size_t *pos, bool flat, const double *ana,
+			   const double *num, size_t n, const char *pointer,
+			   struct problem *p)
+{
+	size_t t = gradcheck_first_overflow(ana, num, n);
+	const struct gc_block *b;
+	char at[96];
+
+	if (t == n)
+		return 0;
+	b = &blocks[bidx[t]];
+	if (flat)
+		snprintf(at, sizeof(at), "%.64s[%zu]", b->name, pos[t]);
+	else
+		snprintf(at, sizeof(at), "%.64s[%zu][%zu]", b->name,
+			 pos[t] / b->cols, pos[t] % b->cols);
+	problem_add(p, PROB_NON_FINITE, pointer,
+		    "values too large to compare: at %s the analytic %.17g and "
+		    "numeric %.17g differ by more than the double range", at,
+		    ana[t], num[t]);
+	return -1;
+}
+
 static size_t thread_count(size_t items)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -934,6 +966,10 @@ static void handle_model(struct hctx *ctx, const cJSON *body, struct hres *res,
 		goto out;
 	}
 	ctx->evaluations = 2 * n;
+	if (refuse_overflow(md.blocks, bidx, pos, o.mode == CHECK_DIRECTIONS,
+			    ana, num, n, md.given ? "/gradients" : "/parameters",
+			    p) < 0)
+		goto out;
 	oc.rep.blocks = brep;
 	oc.rep.worst = worst;
 	gradcheck_compare(ana, num, kink, bidx, pos, n, md.nb, &o.th, o.top, &oc.rep);
@@ -1164,6 +1200,9 @@ static void handle_vector(struct hctx *ctx, const cJSON *body,
 		for (size_t i = 0; i < v.len; i++)
 			coords[i] = i;
 		gradcheck_locate(v.blocks, v.nb, coords, v.len, bidx, pos);
+		if (refuse_overflow(v.blocks, bidx, pos, v.flat, v.a, v.n, v.len,
+				    "/vector/gradient", p) < 0)
+			goto out;
 		oc.rep.worst = pos + v.len;
 		oc.rep.blocks = (struct gc_block_report *)(void *)(oc.rep.worst + top);
 		gradcheck_compare(v.a, v.n, NULL, bidx, pos, v.len, v.nb, &o.th, o.top, &oc.rep);
@@ -1414,6 +1453,10 @@ static void handle_oracle(struct hctx *ctx, const cJSON *body, struct hres *res,
 		goto out;
 	}
 	ctx->evaluations = 2 * n;
+	if (refuse_overflow(blocks, bidx, pos,
+			    flat || o.mode == CHECK_DIRECTIONS, ana, num, n,
+			    "/gradient", p) < 0)
+		goto out;
 	oc.rep.blocks = brep;
 	oc.rep.worst = worst;
 	gradcheck_compare(ana, num, kink, bidx, pos, n, nb, &o.th, o.top, &oc.rep);

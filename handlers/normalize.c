@@ -3,6 +3,7 @@
  * core/condition, and talks to the session store. */
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,44 @@ static int parse(const cJSON *body, const struct limits *lim,
 	return 0;
 }
 
+/* A partial_fit the store refused (STORE_OVERFLOW): names the feature
+ * from the stored statistics when they are still there to compare. */
+static void merge_overflow_problem(struct hctx *ctx, const char *key,
+				   const struct stats *delta,
+				   struct problem *p)
+{
+	struct stats *cur = NULL;
+	size_t bad = SIZE_MAX;
+
+	if (ctx->store->ops->get(ctx->store, key, &cur, NULL) != STORE_OK ||
+	    stats_merge_finite(cur, delta, &bad))
+		bad = SIZE_MAX;
+	session_overflow_problem(p, bad);
+	stats_free(cur);
+}
+
+/* 422 naming each output cell that overflowed (+-inf; NaN cells are the
+ * input's nulls) by its pointer in the request's layout. Returns -1 then. */
+static int check_output(const struct request *rq, struct problem *p)
+{
+	bool rows = rq->layout == LAYOUT_ROWS;
+	size_t outer = rows ? rq->n : rq->d, inner = rows ? rq->d : rq->n;
+	char ptr[PROBLEM_POINTER_MAX];
+
+	for (size_t a = 0; a < outer; a++) {
+		for (size_t b = 0; b < inner; b++) {
+			size_t i = rows ? a : b, j = rows ? b : a;
+
+			if (!isinf(rq->x[i * rq->d + j]))
+				continue;
+			snprintf(ptr, sizeof(ptr), "/data/%zu/%zu", a, b);
+			problem_add(p, PROB_NON_FINITE, ptr,
+				    "the result overflows the double range");
+		}
+	}
+	return problem_is_set(p) ? -1 : 0;
+}
+
 /* The session's statistics after the op (fit/partial_fit update the store,
  * the transforms only read it). Returns NULL with p filled on failure. */
 static struct stats *apply_op(struct hctx *ctx, const struct request *rq,
@@ -154,16 +193,27 @@ static struct stats *apply_op(struct hctx *ctx, const struct request *rq,
 {
 	struct stats *st = NULL, *res = NULL;
 	enum store_status rc;
+	size_t bad;
 
 	if (op_stores(rq->op)) {
 		st = stats_new(rq->d);
-		if (!st || stats_add(st, rq->x, rq->n, rq->d) != STATS_OK) {
+		if (!st) {
 			problem_set(p, PROB_OUT_OF_MEMORY, "out of memory");
+			goto out;
+		}
+		/* the batch alone, checked before the store sees it */
+		stats_batch(st, rq->x, rq->n, rq->d);
+		if (!stats_finite(st, &bad)) {
+			session_overflow_problem(p, bad);
 			goto out;
 		}
 		if (rq->op == OP_PARTIAL_FIT) {
 			rc = ctx->store->ops->merge(ctx->store, key, st, &res,
 						    NULL);
+			if (rc == STORE_OVERFLOW) {
+				merge_overflow_problem(ctx, key, st, p);
+				goto out;
+			}
 		} else {
 			rc = ctx->store->ops->put(ctx->store, key, st, NULL);
 			if (rc == STORE_OK) {
@@ -340,6 +390,8 @@ void handle_normalize(struct hctx *ctx, const cJSON *body, struct hres *res)
 	} else if (op_outputs_data(rq.op)) {
 		stats_transform(rq.x, rq.n, rq.d, mean_use, scale_use);
 	}
+	if (op_outputs_data(rq.op) && check_output(&rq, p) != 0)
+		goto out;
 	if (c_before == COND_NOMEM || c_after == COND_NOMEM) {
 		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory");
 		goto out;

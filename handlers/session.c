@@ -71,21 +71,34 @@ int session_key(char *out, size_t n, const char *tenant, const char *id)
 void session_store_problem(struct problem *p, enum store_status st,
 			   const char *id, const char *pointer)
 {
+	/* a path parameter is no field of the body: no errors[] entry, so the
+	 * detail does not read "body: ..." */
+	bool in_body = pointer && pointer[0];
+
 	switch (st) {
 	case STORE_OK:
 		break;
 	case STORE_NOT_FOUND:
-		problem_add(p, PROB_SESSION_NOT_FOUND, pointer,
-			    "no session '%s'", id);
+		if (in_body)
+			problem_add(p, PROB_SESSION_NOT_FOUND, pointer,
+				    "no session '%s'", id);
+		else
+			problem_set(p, PROB_SESSION_NOT_FOUND,
+				    "no session '%s'", id);
 		break;
 	case STORE_MISMATCH:
 		problem_add(p, PROB_SHAPE_MISMATCH, "/data",
 			    "feature count differs from session '%s'", id);
 		break;
 	case STORE_FULL:
-		problem_add(p, PROB_TOO_LARGE, pointer,
-			    "the session limit is reached; delete sessions "
-			    "or raise max_sessions");
+		if (in_body)
+			problem_add(p, PROB_TOO_LARGE, pointer,
+				    "the session limit is reached; delete "
+				    "sessions or raise max_sessions");
+		else
+			problem_set(p, PROB_TOO_LARGE,
+				    "the session limit is reached; delete "
+				    "sessions or raise max_sessions");
 		break;
 	case STORE_NOMEM:
 		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory in the store");
@@ -94,7 +107,23 @@ void session_store_problem(struct problem *p, enum store_status st,
 		problem_set(p, PROB_STORE_UNAVAILABLE,
 			    "the session store is unavailable; retry later");
 		break;
+	case STORE_OVERFLOW:
+		session_overflow_problem(p, SIZE_MAX);
+		break;
 	}
+}
+
+void session_overflow_problem(struct problem *p, size_t feature)
+{
+	static const char why[] = "the statistics overflow the double range "
+				  "(|x - mean| too large to square); nothing "
+				  "was stored";
+
+	if (feature == SIZE_MAX)
+		problem_add(p, PROB_NON_FINITE, "/data", "%s", why);
+	else
+		problem_add(p, PROB_NON_FINITE, "/data", "feature %zu: %s",
+			    feature, why);
 }
 
 int session_write_stats(struct jw *w, const char *id, const struct stats *st,

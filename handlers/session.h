@@ -26,9 +26,14 @@ int session_generate(char *out, size_t n);
 /* "<tenant>/<id>" into out; returns -1 if it does not fit. tenant NULL = "". */
 int session_key(char *out, size_t n, const char *tenant, const char *id);
 /* Fills p for a failed store operation on session id (pointer names the
- * request field that chose it: "/session", or "" for a path parameter). */
+ * request field that chose it: "/session"; "" for a path parameter, which
+ * gets the detail alone and no errors[] entry). */
 void session_store_problem(struct problem *p, enum store_status st,
 			   const char *id, const char *pointer);
+/* 422 non-finite-number at /data for statistics that would overflow the
+ * double range (STATS_OVERFLOW, STORE_OVERFLOW), naming feature (SIZE_MAX:
+ * not known). */
+void session_overflow_problem(struct problem *p, size_t feature);
 
 /* Writes the members "session", "n_samples_seen" (a number, or an array
  * when per-feature counts differ), "n_features", "mean", "var", "scale"

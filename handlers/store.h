@@ -18,6 +18,8 @@ enum store_status {
 	STORE_FULL,         /* the session limit is reached (new key refused) */
 	STORE_UNAVAILABLE,  /* I/O error, locked, connection lost */
 	STORE_NOMEM,
+	STORE_OVERFLOW,     /* put/merge: the statistics (given or merged) would
+			     * not be finite; the stored session is unchanged */
 };
 
 struct session_meta {
@@ -32,13 +34,16 @@ struct store_ops {
 	/* *out: a new struct stats the caller frees with stats_free. */
 	enum store_status (*get)(struct store *s, const char *key,
 				 struct stats **out, struct session_meta *meta);
-	/* Replaces (or creates) the session's statistics. */
+	/* Replaces (or creates) the session's statistics; STORE_OVERFLOW
+	 * (nothing written) if st is not finite (stats_finite). */
 	enum store_status (*put)(struct store *s, const char *key,
 				 const struct stats *st,
 				 struct session_meta *meta);
-	/* Atomically merges delta into the stored statistics (Chan et al.),
-	 * creating the session when absent; *out (may be NULL) receives the
-	 * merged result. Concurrent merges never lose an update. */
+	/* Atomically merges delta into the stored statistics (Chan et al.,
+	 * core/stats.c stats_merge), creating the session when absent; *out
+	 * (may be NULL) receives the merged result. Concurrent merges never
+	 * lose an update. STORE_OVERFLOW when a merged value would not be
+	 * finite (stats_merge's STATS_OVERFLOW): nothing is written. */
 	enum store_status (*merge)(struct store *s, const char *key,
 				   const struct stats *delta,
 				   struct stats **out,

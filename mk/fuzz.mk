@@ -10,12 +10,14 @@
 #                        corpora and the regressions; `check` depends on it,
 #                        so `make test` replays plain and under ASan+UBSan.
 
-FUZZ_TARGETS ?= json normalize sessions init gradcheck
+FUZZ_TARGETS ?= json normalize sessions init gradcheck oracle
 FUZZ_CC      ?= clang
 FUZZ_BUILD   ?= build/fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_MAX_LEN ?= 65536
 FUZZ_DICT    ?= tests/fuzz/gradguard.dict
+FUZZ_CORPUS  ?= tests/fuzz/corpus
+FUZZ_REGRESSION ?= tests/fuzz/regression
 # Extra libFuzzer flags, e.g. FUZZ_ARGS="-jobs=2 -workers=2" or -dict=...
 FUZZ_ARGS    ?=
 FUZZ_OPTS     = -max_len=$(FUZZ_MAX_LEN) -timeout=10 -rss_limit_mb=2048 \
@@ -32,23 +34,21 @@ FUZZ_LIB_OBJ  = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(LIB_SRC))
 FUZZ_BIN      = $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_REPLAY_BIN = $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/fuzz_%)
 
-.PHONY: fuzz fuzz-build fuzz-replay fuzz-replay-build
+.PHONY: fuzz fuzz-build fuzz-replay fuzz-replay-build $(FUZZ_TARGETS:%=fuzz-%)
 
 # ---- libFuzzer build (clang only) -------------------------------------------
 
 fuzz-build: $(FUZZ_BIN)
 
-# One target after the other: the runs share the machine's cores.
-fuzz: $(FUZZ_BIN)
-	@for t in $(FUZZ_TARGETS); do \
-	  $(MAKE) --no-print-directory fuzz-$$t || exit 1; done
+# One target after the other (unless make -j): the runs share the cores.
+fuzz: $(FUZZ_TARGETS:%=fuzz-%)
 
 # New inputs go to $(FUZZ_BUILD)/corpus/<t> (first directory, not kept in
 # git); tests/fuzz/corpus/<t> only seeds. Crashers -> regression/<t>/.
 $(FUZZ_TARGETS:%=fuzz-%): fuzz-%: $(FUZZ_BUILD)/fuzz_%
-	@mkdir -p $(FUZZ_BUILD)/corpus/$* tests/fuzz/regression/$*
-	$< $(FUZZ_OPTS) -artifact_prefix=tests/fuzz/regression/$*/ \
-		$(FUZZ_BUILD)/corpus/$* tests/fuzz/corpus/$*
+	@mkdir -p $(FUZZ_BUILD)/corpus/$* $(FUZZ_REGRESSION)/$*
+	$< $(FUZZ_OPTS) -artifact_prefix=$(FUZZ_REGRESSION)/$*/ \
+		$(FUZZ_BUILD)/corpus/$* $(FUZZ_CORPUS)/$*
 
 $(FUZZ_BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -75,8 +75,8 @@ fuzz-replay: $(FUZZ_REPLAY_BIN)
 	export UBSAN_OPTIONS="$${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"; \
 	failed=""; \
 	for t in $(FUZZ_TARGETS); do \
-	  $(BUILD)/fuzz-replay/fuzz_$$t tests/fuzz/corpus/$$t \
-	    tests/fuzz/regression/$$t || failed="$$failed fuzz_$$t"; \
+	  $(BUILD)/fuzz-replay/fuzz_$$t $(FUZZ_CORPUS)/$$t \
+	    $(FUZZ_REGRESSION)/$$t || failed="$$failed fuzz_$$t"; \
 	done; \
 	if [ -n "$$failed" ]; then \
 	  echo "fuzz replay ($(BUILD)) failed:$$failed"; exit 1; fi; \

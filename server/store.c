@@ -62,6 +62,7 @@ const char *store_status_str(enum store_status st)
 	case STORE_FULL: return "session limit reached";
 	case STORE_UNAVAILABLE: return "store unavailable";
 	case STORE_NOMEM: return "out of memory";
+	case STORE_OVERFLOW: return "statistics overflow";
 	}
 	return "unknown store status";
 }

@@ -125,10 +125,13 @@ static enum store_status mem_put(struct store *s, const char *key,
 {
 	struct store_memory *m = (struct store_memory *)s;
 	uint64_t h = hash_key(key);
-	struct stats *c = stats_copy(st);
+	struct stats *c = NULL;
 	enum store_status rc = STORE_OK;
 	struct entry **slot, *e;
 
+	if (!stats_finite(st, NULL))
+		return STORE_OVERFLOW;
+	c = stats_copy(st);
 	if (!c)
 		return STORE_NOMEM;
 	pthread_mutex_lock(&m->lock);
@@ -180,11 +183,21 @@ static enum store_status mem_merge(struct store *s, const char *key,
 				rc = STORE_NOMEM;
 				goto out;
 			}
-			stats_merge(res, delta);
 		}
-		stats_merge(e->st, delta);
+		/* a refused merge leaves e->st untouched; an accepted one
+		 * gives res (the old value) the same result */
+		if (stats_merge(e->st, delta) != STATS_OK) {
+			rc = STORE_OVERFLOW;
+			goto out;
+		}
+		if (res)
+			stats_merge(res, delta);
 		e->meta.updated_at_ms = store_now_ms();
 	} else {
+		if (!stats_finite(delta, NULL)) {
+			rc = STORE_OVERFLOW;
+			goto out;
+		}
 		fresh = stats_copy(delta);
 		if (!fresh || (out && !(res = stats_copy(delta)))) {
 			rc = STORE_NOMEM;

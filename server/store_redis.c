@@ -40,11 +40,13 @@ static const char index_key[] = "gradguard:sessions";
 
 /* KEYS: session hash, index. ARGV: statistics, "m" (merge) or "p" (put),
  * max sessions (0 none), TTL in ms (0 none), index member. Returns {0,
- * stats, created, updated}, {1} when full, {2} on a feature-count mismatch.
- * The merge is core/stats.c's merge_one line for line (Chan, Golub &
- * LeVeque pairwise update with the mean as double-double hi + lo, Knuth's
- * TwoSum), so that it rounds exactly as the C code does: Lua numbers are
- * doubles and each Lua operation rounds once. */
+ * stats, created, updated}, {1} when full, {2} on a feature-count mismatch,
+ * {3, feature} when a merged value is not finite (stats_merge's
+ * STATS_OVERFLOW; nothing is written). The merge is core/stats.c's
+ * merge_one line for line (Chan, Golub & LeVeque pairwise update with the
+ * mean as double-double hi + lo, Knuth's TwoSum), so that it rounds exactly
+ * as the C code does: Lua numbers are doubles and each Lua operation rounds
+ * once. */
 static const char script_write[] =
 	LUA_NOW
 	"local d = ARGV[1]\n"
@@ -63,6 +65,9 @@ static const char script_write[] =
 	"  created = now\n"
 	"elseif ARGV[2] == 'm' then\n"
 	"  if #old ~= len then return {2} end\n"
+	"  local function bad(v)\n"
+	"    return v ~= v or v == math.huge or v == -math.huge\n"
+	"  end\n"
 	"  local parts = {}\n"
 	"  for p = 1, len, 32 do\n"
 	"    local na, ma, m2a, loa = struct.unpack('<dddd', old, p)\n"
@@ -72,8 +77,12 @@ static const char script_write[] =
 	"        na, ma, m2a, loa = nb, mb, m2b, lob\n"
 	"      else\n"
 	"        local n = na + nb\n"
+	"        local f = na * nb / n\n"
 	"        local delta = (mb - ma) + (lob - loa)\n"
-	"        m2a = m2a + (m2b + delta * delta * (na * nb / n))\n"
+	"        local dd = delta * delta\n"
+	"        if dd == math.huge then dd = delta * f * delta\n"
+	"        else dd = dd * f end\n"
+	"        m2a = m2a + (m2b + dd)\n"
 	"        local tt = loa + delta * (nb / n)\n"
 	"        local s = ma + tt\n"
 	"        local bb = s - ma\n"
@@ -81,6 +90,9 @@ static const char script_write[] =
 	"        ma = s\n"
 	"        na = n\n"
 	"      end\n"
+	"    end\n"
+	"    if na ~= 0 and (bad(ma) or bad(m2a) or bad(loa)) then\n"
+	"      return {3, (p - 1) / 32}\n"
 	"    end\n"
 	"    parts[#parts + 1] = struct.pack('<dddd', na, ma, m2a, loa)\n"
 	"  end\n"
@@ -497,6 +509,10 @@ static enum store_status do_write(struct store_redis *q, struct conn *c,
 		rc = STORE_MISMATCH;
 		goto out;
 	}
+	if (r->element[0]->integer == 3) {
+		rc = STORE_OVERFLOW;
+		goto out;
+	}
 	if (r->element[0]->integer != 0 || r->elements != 4)
 		goto out;
 	if (a->out) {
@@ -525,6 +541,9 @@ static enum store_status rd_write(struct store *s, const char *key,
 
 	if (out)
 		*out = NULL;
+	/* the script checks merged values; a put or a new session stores st */
+	if (!stats_finite(st, NULL))
+		return STORE_OVERFLOW;
 	/* put is idempotent (same statistics, created_at kept): retry it */
 	return with_conn((struct store_redis *)s, !merge, do_write, &a);
 }

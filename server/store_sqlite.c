@@ -290,10 +290,18 @@ static enum store_status write_locked(struct store_sqlite *q, struct conn *c,
 		goto out;
 	}
 	if (merge && old) {
-		stats_merge(old, st);
+		/* refused: old untouched, the caller rolls back */
+		if (stats_merge(old, st) != STATS_OK) {
+			rc = STORE_OVERFLOW;
+			goto out;
+		}
 		res = old;
 		old = NULL;
 	} else {
+		if (!stats_finite(st, NULL)) {
+			rc = STORE_OVERFLOW;
+			goto out;
+		}
 		res = stats_copy(st);
 		if (!res) {
 			rc = STORE_NOMEM;

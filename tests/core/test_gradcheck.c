@@ -2,6 +2,7 @@
  * planted-bug gradients (blaming the right block), kinks, sampling,
  * directions, thread-count independence, deadlines, and the comparison. */
 #include <check.h>
+#include <float.h>
 #include <stdatomic.h>
 #include <math.h>
 #include <stdbool.h>
@@ -567,6 +568,90 @@ START_TEST(compare_computes_the_relative_error_by_hand)
 }
 END_TEST
 
+/* Relative error of n items in one block (and in blocks 0/1 by parity). */
+static double rel_of(const double *a, const double *nu, size_t n,
+		     struct gc_block_report *br)
+{
+	size_t blk[8], pos[8], worst[8];
+	struct gc_thresholds th = {GC_DEFAULT_PASS, GC_DEFAULT_WARN, GC_DEFAULT_FAIL};
+	struct gc_report r = {.blocks = br, .worst = worst};
+
+	ck_assert_uint_le(n, 8);
+	for (size_t t = 0; t < n; t++) {
+		blk[t] = t % 2;
+		pos[t] = t / 2;
+	}
+	gradcheck_compare(a, nu, NULL, blk, pos, n, 2, &th, n, &r);
+	return r.relative_error;
+}
+
+/* Huge gradients: norms of sqrt(k) DBL_MAX and differences of 2 DBL_MAX
+ * overflow a double, the relative error does not; it equals the one of the
+ * same vectors scaled down (exactly for a power of two). */
+static const double huge[][2][4] = {
+	{ { 1.5e308, 1.5e308, 1e308, -1e308 },
+	  { 1.5e308, 1.4e308, 1e308, -1e308 } },
+	/* tests/fuzz/corpus/gradcheck/vector_huge, and more */
+	{ { DBL_MAX, -DBL_MAX, 1, 0 }, { -DBL_MAX, 1e308, 1, 0 } },
+	{ { 3e300, -4e300, 1e300, 2e300 }, { 3e300, -4e300, 1e300, 2.5e300 } },
+	{ { DBL_MAX, DBL_MAX, DBL_MAX, DBL_MAX },
+	  { DBL_MAX, DBL_MAX, DBL_MAX, 0x1p1023 } },
+};
+
+START_TEST(compare_relative_error_is_finite_for_huge_gradients)
+{
+	double a2[4], n2[4], a3[4], n3[4], e, e2, e3;
+	struct gc_block_report br[2], br2[2];
+	const double *a = huge[_i][0], *nu = huge[_i][1];
+
+	for (size_t t = 0; t < 4; t++) {
+		a2[t] = ldexp(a[t], -1000);
+		n2[t] = ldexp(nu[t], -1000);
+		a3[t] = a[t] / 1e300;
+		n3[t] = nu[t] / 1e300;
+	}
+	e = rel_of(a, nu, 4, br);
+	e2 = rel_of(a2, n2, 4, br2);
+	e3 = rel_of(a3, n3, 4, br2);
+	ck_assert_msg(isfinite(e) && e >= 0 && e <= 1, "e = %g", e);
+	ck_assert_double_eq(e, e2);
+	ck_assert_double_eq_tol(e, e3, 1e-15 * fmax(e, 1e-300));
+	rel_of(a2, n2, 4, br2);
+	for (size_t b = 0; b < 2; b++) {
+		ck_assert(isfinite(br[b].relative_error));
+		ck_assert_double_eq(br[b].relative_error, br2[b].relative_error);
+	}
+	/* |a - n| itself is reported where it fits, else found first */
+	ck_assert_uint_eq(gradcheck_first_overflow(a, nu, 4), _i == 1 ? 0 : 4);
+	ck_assert_uint_eq(gradcheck_first_overflow(a2, n2, 4), 4);
+	if (_i == 1) {
+		ck_assert(isinf(br[0].max_abs_error));
+		ck_assert(isinf(br[1].max_abs_error));
+	}
+}
+END_TEST
+
+START_TEST(compare_relative_error_is_exact_under_power_of_two_scaling)
+{
+	/* no overflow anywhere: the scaled formula rounds like the plain one */
+	const double a[] = {1, 2, 3, -0.5}, nu[] = {1, 2, 4, -0.25};
+	double as[4], ns[4], e;
+	struct gc_block_report br[2];
+
+	e = rel_of(a, nu, 4, br);
+	ck_assert_double_eq_tol(e, sqrt(1.0625) /
+				(sqrt(14.25) + sqrt(21.0625)), 1e-16);
+	for (int k = -1060; k <= 1020; k += 10) {
+		for (size_t t = 0; t < 4; t++) {
+			as[t] = ldexp(a[t], k);
+			ns[t] = ldexp(nu[t], k);
+		}
+		ck_assert_double_eq(rel_of(as, ns, 4, br), e);
+	}
+	ck_assert_uint_eq(gradcheck_first_overflow(a, nu, 4), 4);
+}
+END_TEST
+
 static const struct {
 	double e;
 	enum gc_verdict v;
@@ -605,6 +690,9 @@ static Suite *suite(void)
 	tcase_add_loop_test(te, an_expired_deadline_stops_the_engine, 0, 3);
 	suite_add_tcase(s, te);
 	tcase_add_test(tm, compare_computes_the_relative_error_by_hand);
+	tcase_add_loop_test(tm, compare_relative_error_is_finite_for_huge_gradients,
+			    0, (int)(sizeof(huge) / sizeof(huge[0])));
+	tcase_add_test(tm, compare_relative_error_is_exact_under_power_of_two_scaling);
 	tcase_add_loop_test(tm, verdict_tiers_include_their_upper_bound, 0,
 			    (int)(sizeof(tiers) / sizeof(tiers[0])));
 	suite_add_tcase(s, tm);

@@ -427,12 +427,163 @@ START_TEST(stats_empty_batch_changes_nothing)
 }
 END_TEST
 
+/* ---- overflow --------------------------------------------------------- */
+
+static void assert_bitwise_same(const struct stats *a, const struct stats *b)
+{
+	ck_assert_uint_eq(a->n_features, b->n_features);
+	for (size_t j = 0; j < a->n_features; j++) {
+		ck_assert_uint_eq(a->count[j], b->count[j]);
+		ck_assert_double_eq(a->mean[j], b->mean[j]);
+		ck_assert_double_eq(a->mean_lo[j], b->mean_lo[j]);
+		ck_assert_double_eq(a->m2[j], b->m2[j]);
+	}
+}
+
+/* Batches whose M2 exceeds DBL_MAX, with the overflowing feature. */
+static const struct {
+	double x[4];   /* 2 samples x 2 features */
+	size_t bad;
+} too_wide[] = {
+	{ { 1e200, 1, -1e200, 2 }, 0 },
+	{ { 1, DBL_MAX, 2, -DBL_MAX }, 1 },
+	{ { DBL_MAX, 0, -DBL_MAX, 0 }, 0 },
+	{ { 0, 1e155, 0, -1e155 }, 1 },
+};
+
+START_TEST(stats_add_refuses_a_batch_that_overflows)
+{
+	const double seen[] = { 1, 2, 3, 5 };
+	struct stats *s = fit(seen, 2, 2), *before = stats_copy(s);
+	struct stats *b = stats_new(2);
+	size_t bad = 99;
+
+	ck_assert_int_eq(stats_add(s, too_wide[_i].x, 2, 2), STATS_OVERFLOW);
+	assert_bitwise_same(s, before);
+	/* stats_batch keeps the overflow for stats_finite to name */
+	ck_assert_int_eq(stats_batch(b, too_wide[_i].x, 2, 2), STATS_OK);
+	ck_assert(!stats_finite(b, &bad));
+	ck_assert_uint_eq(bad, too_wide[_i].bad);
+	ck_assert(stats_finite(s, NULL));
+	/* into empty statistics as well: nothing is half-written */
+	stats_reset(s);
+	ck_assert_int_eq(stats_add(s, too_wide[_i].x, 2, 2), STATS_OVERFLOW);
+	ck_assert_uint_eq(s->count[0], 0);
+	ck_assert_uint_eq(s->count[1], 0);
+	stats_free(s);
+	stats_free(before);
+	stats_free(b);
+}
+END_TEST
+
+START_TEST(stats_merge_refuses_overflow_and_leaves_dst_unchanged)
+{
+	/* feature 1 merges fine, feature 0 overflows: neither may change */
+	const double xa[] = { 1e154, 1, 1e154, 2 }, xb[] = { -1e154, 3 };
+	struct stats *a = fit(xa, 2, 2), *b = fit(xb, 1, 2);
+	struct stats *before = stats_copy(a);
+	size_t bad = 99;
+
+	ck_assert(stats_finite(a, NULL));
+	ck_assert(stats_finite(b, NULL));
+	ck_assert(!stats_merge_finite(a, b, &bad));
+	ck_assert_uint_eq(bad, 0);
+	ck_assert_int_eq(stats_merge(a, b), STATS_OVERFLOW);
+	assert_bitwise_same(a, before);
+	ck_assert_int_eq(stats_add(a, xb, 1, 2), STATS_OVERFLOW);
+	assert_bitwise_same(a, before);
+	/* the other order too */
+	ck_assert_int_eq(stats_merge(b, a), STATS_OVERFLOW);
+	ck_assert_uint_eq(b->count[0], 1);
+	ck_assert_double_eq(b->mean[0], -1e154);
+	ck_assert_double_eq(b->m2[0], 0);
+	stats_free(a);
+	stats_free(b);
+	stats_free(before);
+}
+END_TEST
+
+START_TEST(stats_large_values_that_fit_still_work_exactly)
+{
+	const double x[] = { 1e153, -1e153 };
+	const double big = 0.9e154;  /* (2 big)^2 overflows, 2 big^2 fits */
+	struct stats *s = fit(x, 2, 1), *a = fit(x, 1, 1), *b = fit(x + 1, 1, 1);
+	double var;
+
+	ck_assert_double_eq(s->mean[0], 0);
+	stats_var(s, &var);
+	ck_assert_double_eq(var, 1e153 * 1e153);
+	ck_assert_int_eq(stats_merge(a, b), STATS_OK);
+	assert_bitwise_same(a, s);
+	/* merging single samples +-big: delta^2 overflows, delta^2 / 2 not */
+	stats_reset(a);
+	a->count[0] = 1;
+	a->mean[0] = big;
+	b->mean[0] = -big;
+	ck_assert(stats_merge_finite(a, b, NULL));
+	ck_assert_int_eq(stats_merge(a, b), STATS_OK);
+	ck_assert_uint_eq(a->count[0], 2);
+	ck_assert_double_eq(a->mean[0], 0);
+	ck_assert_double_eq(a->m2[0], 2 * (big * big));
+	ck_assert_double_eq(a->m2[0], 1.62e308);
+	stats_free(s);
+	stats_free(a);
+	stats_free(b);
+}
+END_TEST
+
+START_TEST(stats_mean_of_values_near_dbl_max_does_not_overflow)
+{
+	/* the sum overflows; the mean and M2 do not */
+	const double x[] = { DBL_MAX, -1, DBL_MAX, -3, DBL_MAX, -2,
+			     DBL_MAX, -2, DBL_MAX, -2 };
+	struct stats *s = fit(x, 5, 2);
+	double scale[2];
+	bool constant[2];
+
+	ck_assert_double_eq(s->mean[0], DBL_MAX);
+	ck_assert_double_eq(s->mean_lo[0], 0);
+	ck_assert_double_eq(s->m2[0], 0);
+	ck_assert_double_eq(s->mean[1], -2);
+	ck_assert_double_eq(s->m2[1], 2);
+	for (size_t n = 1; n <= 5; n++) {
+		struct stats *t = fit(x, n, 2);
+
+		ck_assert_double_eq(t->mean[0], DBL_MAX);
+		ck_assert_double_eq(t->m2[0], 0);
+		stats_free(t);
+	}
+	ck_assert_uint_eq(stats_scale(s, scale, constant), 1);
+	ck_assert(constant[0]);
+	ck_assert_double_eq(scale[0], 1);
+	stats_free(s);
+}
+END_TEST
+
+START_TEST(stats_scale_never_calls_an_infinite_variance_constant)
+{
+	struct stats *s = stats_new(1);
+	double scale;
+	bool constant;
+
+	/* imported by hand: stats_add and stats_merge refuse to make this */
+	s->count[0] = 2;
+	s->mean[0] = 0;
+	s->m2[0] = INFINITY;
+	ck_assert(!stats_finite(s, NULL));
+	ck_assert_uint_eq(stats_scale(s, &scale, &constant), 0);
+	ck_assert(!constant);
+	ck_assert(isinf(scale));
+	stats_free(s);
+}
+END_TEST
+
 static Suite *stats_suite(void)
 {
 	Suite *s = suite_create("stats");
 	TCase *core = tcase_create("core"), *acc = tcase_create("accuracy");
 	TCase *id = tcase_create("identities"), *miss = tcase_create("missing");
-	TCase *err = tcase_create("errors");
+	TCase *err = tcase_create("errors"), *ovf = tcase_create("overflow");
 
 	tcase_add_loop_test(core, stats_match_hand_computed_values, 0,
 			    (int)(sizeof(hand) / sizeof(hand[0])));
@@ -456,7 +607,17 @@ static Suite *stats_suite(void)
 	suite_add_tcase(s, acc);
 	suite_add_tcase(s, id);
 	suite_add_tcase(s, miss);
+	tcase_add_loop_test(ovf, stats_add_refuses_a_batch_that_overflows, 0,
+			    (int)(sizeof(too_wide) / sizeof(too_wide[0])));
+	tcase_add_test(ovf,
+		       stats_merge_refuses_overflow_and_leaves_dst_unchanged);
+	tcase_add_test(ovf, stats_large_values_that_fit_still_work_exactly);
+	tcase_add_test(ovf,
+		       stats_mean_of_values_near_dbl_max_does_not_overflow);
+	tcase_add_test(ovf,
+		       stats_scale_never_calls_an_infinite_variance_constant);
 	suite_add_tcase(s, err);
+	suite_add_tcase(s, ovf);
 	return s;
 }
 

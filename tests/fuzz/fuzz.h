@@ -19,8 +19,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const struct limits *fuzz_limits(void);
 /* The process's memory: store, opened on first use (aborts on failure). */
 struct store *fuzz_store(void);
-/* A context with fuzz_limits(), fuzz_store(), tenant "" and a fresh
- * deadline of fuzz_limits()->deadline_ms. */
+/* A context with fuzz_limits(), fuzz_store(), tenant "", an oracle
+ * allow-list of "none" (no input makes an HTTP call) and a fresh deadline
+ * of fuzz_limits()->deadline_ms. */
 void fuzz_ctx(struct hctx *ctx, const char *param);
 /* Runs fn and checks the response invariants: a success has status
  * 200/201/204 and (unless 204) a body that is one complete JSON value; a
@@ -34,6 +35,13 @@ cJSON *fuzz_call(handler_fn *fn, const char *param, const cJSON *body,
 /* Checks that text[0..len) is exactly one JSON value; returns it parsed
  * (caller deletes) or aborts. */
 cJSON *fuzz_parse_output(const char *text, size_t len, const char *what);
+/* The same with a context the caller prepared (fuzz_ctx, then changes). */
+cJSON *fuzz_call_ctx(handler_fn *fn, struct hctx *ctx, const cJSON *body,
+		     unsigned *status);
+/* A /gradcheck success: a verdict of the four tiers, relative errors in
+ * [0, 1] (triangle inequality), evaluations <= max_evaluations,
+ * n_parameters <= max_parameters, for the whole and for each block. */
+void fuzz_check_gradcheck(const cJSON *out);
 /* Parses bytes with json_parse (the server's path); NULL if it refuses
  * them, after checking that the refusal is a well-formed 400 problem. */
 cJSON *fuzz_parse_request(const uint8_t *data, size_t size);

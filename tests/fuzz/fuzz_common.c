@@ -74,6 +74,7 @@ void fuzz_ctx(struct hctx *ctx, const char *param)
 	ctx->store = fuzz_store();
 	ctx->param = param;
 	ctx->tenant = "";
+	ctx->oracle_allow = "none";  /* fuzz inputs never reach the network */
 	ctx->deadline_ns = clock_now_ns() +
 			   (uint64_t)ctx->limits->deadline_ms * 1000000u;
 }
@@ -98,6 +99,47 @@ cJSON *fuzz_parse_output(const char *text, size_t len, const char *what)
 }
 
 static void check_problem(const struct problem *p);
+
+static void check_verdict(const cJSON *obj, const char *where)
+{
+	static const char *const tiers[] = {"pass", "warn", "suspect", "fail"};
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "verdict");
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(obj,
+							  "relative_error");
+	size_t i;
+
+	if (!cJSON_IsString(v))
+		fuzz_fail("gradcheck: %s has no verdict", where);
+	for (i = 0; i < 4 && strcmp(v->valuestring, tiers[i]) != 0; i++)
+		;
+	if (i == 4)
+		fuzz_fail("gradcheck: %s verdict \"%s\"", where, v->valuestring);
+	if (cJSON_IsNumber(e) &&
+	    !(e->valuedouble >= 0 && e->valuedouble <= 1 + 1e-12))
+		fuzz_fail("gradcheck: %s relative_error %.17g", where,
+			  e->valuedouble);
+}
+
+void fuzz_check_gradcheck(const cJSON *out)
+{
+	const cJSON *blocks = cJSON_GetObjectItemCaseSensitive(out, "blocks");
+	const cJSON *b;
+	double evals = fuzz_number(out, "evaluations", -1);
+	double np = fuzz_number(out, "n_parameters", -1);
+	double nc = fuzz_number(out, "n_checked", -1);
+
+	check_verdict(out, "the response");
+	if (evals < 0 || evals > (double)fuzz_limits()->max_evaluations)
+		fuzz_fail("gradcheck: evaluations %g (max %zu)", evals,
+			  fuzz_limits()->max_evaluations);
+	if (np < 0 || np > (double)fuzz_limits()->max_parameters)
+		fuzz_fail("gradcheck: n_parameters %g (max %zu)", np,
+			  fuzz_limits()->max_parameters);
+	if (nc < 0)
+		fuzz_fail("gradcheck: n_checked %g", nc);
+	cJSON_ArrayForEach(b, blocks)
+		check_verdict(b, "a block");
+}
 
 cJSON *fuzz_parse_request(const uint8_t *data, size_t size)
 {
@@ -170,12 +212,19 @@ cJSON *fuzz_call(handler_fn *fn, const char *param, const cJSON *body,
 		 unsigned *status)
 {
 	struct hctx ctx;
+
+	fuzz_ctx(&ctx, param);
+	return fuzz_call_ctx(fn, &ctx, body, status);
+}
+
+cJSON *fuzz_call_ctx(handler_fn *fn, struct hctx *ctx, const cJSON *body,
+		     unsigned *status)
+{
 	struct hres res;
 	cJSON *out = NULL;
 
-	fuzz_ctx(&ctx, param);
-	hres_init(&res, ctx.limits->max_response);
-	fn(&ctx, body, &res);
+	hres_init(&res, ctx->limits->max_response);
+	fn(ctx, body, &res);
 	if (problem_is_set(&res.problem)) {
 		check_problem(&res.problem);
 		*status = problem_status(res.problem.kind);

@@ -464,6 +464,40 @@ START_TEST(vector_source_compares_flat_arrays)
 }
 END_TEST
 
+START_TEST(vector_source_compares_huge_gradients)
+{
+	struct call c;
+	const cJSON *r, *w;
+	const struct problem *p;
+
+	/* the norms overflow a double, the relative error does not */
+	call_text("{\"vector\": {\"gradient\": [1.5e308, 1.5e308, 1e308], "
+		  "\"numeric_gradient\": [1.5e308, 1.4e308, 1e308]}}", &c, NULL);
+	r = ok(&c);
+	ck_assert(cJSON_IsNumber(get(r, "relative_error")));
+	ck_assert_double_eq_tol(num(r, "relative_error"),
+				0.1 / (sqrt(1.5 * 1.5 * 2 + 1) + sqrt(1.5 * 1.5 + 1.4 * 1.4 + 1)),
+				1e-15);
+	ck_assert_str_eq(str(r, "verdict"), "fail");
+	ck_assert(cJSON_IsNumber(get(get(r, "blocks")->child, "relative_error")));
+	ck_assert_double_eq(num(get(r, "blocks")->child, "max_abs_error"), 1.5e308 - 1.4e308);
+	w = get(r, "worst")->child;
+	ck_assert_double_eq(num(w, "abs_error"), 1.5e308 - 1.4e308);
+	call_free(&c);
+	/* the difference itself overflows: refused, naming the item */
+	call_text("{\"vector\": {\"gradient\": [0, 1.7976931348623157e308, -1.7976931348623157e308], "
+		  "\"numeric_gradient\": [0, -1.7976931348623157e308, 1e308]}}", &c, NULL);
+	p = &c.res.problem;
+	ck_assert(problem_is_set(p));
+	ck_assert_uint_eq(problem_status(p->kind), 422);
+	ck_assert_str_eq(problem_type(p->kind), "/problems/non-finite-number");
+	ck_assert_str_eq(p->errors[0].pointer, "/vector/gradient");
+	ck_assert_msg(strstr(p->detail, "values too large to compare: at theta[1]") != NULL,
+		      "detail: %s", p->detail);
+	call_free(&c);
+}
+END_TEST
+
 START_TEST(vector_source_compares_named_blocks)
 {
 	struct call c;
@@ -586,6 +620,14 @@ static const struct refusal refusals[] = {
 	{"{\"vector\": {\"gradient\": {\"dW1\": [[1]], \"db1\": [1]}, \"numeric_gradient\": {\"dW1\": [[1]]}}}", 422, "/problems/missing-field", "/vector/numeric_gradient/db1", 0, 0, 0},
 	{"{\"vector\": {\"gradient\": [1], \"numeric_gradient\": [1]}, \"check\": {\"sample\": 1}}", 422, "/problems/unsupported-combination", "/check", 0, 0, 0},
 	{"{\"vector\": {\"gradient\": [1], \"numeric_gradient\": [1]}, \"X\": [[1]]}", 422, "/problems/unknown-field", "/X", 0, 0, 0},
+	/* |gradient - numeric_gradient| beyond DBL_MAX: no abs_error to print
+	 * (tests/fuzz/corpus/gradcheck/vector_huge) */
+	{"{\"vector\": {\"gradient\": [1.7976931348623157e308, -1.7976931348623157e308], "
+	 "\"numeric_gradient\": [-1.7976931348623157e308, 1e308]}}", 422, "/problems/non-finite-number",
+	 "/vector/gradient", 0, 0, 0},
+	{"{\"vector\": {\"gradient\": {\"dW1\": [[1, 1e308]], \"db1\": [1]}, "
+	 "\"numeric_gradient\": {\"dW1\": [[1, -1e308]], \"db1\": [1]}}}", 422, "/problems/non-finite-number",
+	 "/vector/gradient", 0, 0, 0},
 	{"{\"oracle\": {\"url\": \"ftp://127.0.0.1:9000/cost\"}, \"theta\": [1], \"gradient\": [1]}", 422, "/problems/invalid-field", "/oracle/url", 0, 0, 0},
 	{"{" BASE ", \"vector\": {\"gradient\": [1], \"numeric_gradient\": [1]}}", 422, "/problems/unsupported-combination", "/model", 0, 0, 0},
 	{"{\"epsilon\": 1e-7}", 422, "/problems/missing-field", "/model", 0, 0, 0},
@@ -720,6 +762,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, kinks_are_counted_flagged_and_warned);
 	tcase_add_test(tc, vector_source_compares_flat_arrays);
 	tcase_add_test(tc, vector_source_compares_named_blocks);
+	tcase_add_test(tc, vector_source_compares_huge_gradients);
 	tcase_add_test(tc, layouts_give_the_same_check);
 	tcase_add_test(tc, warnings_name_l2_dominance_and_unusual_epsilon);
 	suite_add_tcase(s, tc);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/stats.h"
 #include "handlers/handler.h"
 #include "handlers/limits.h"
 #include "handlers/store.h"
@@ -18,6 +19,7 @@ struct call {
 	unsigned status;          /* problem status on failure */
 	char type[64];            /* problem type, "" on success */
 	char pointer[256];        /* first error's pointer ("" if none) */
+	char detail[512];         /* the problem's detail */
 	char location[160];
 	size_t n_errors;
 	cJSON *json;              /* the response body parsed (success) */
@@ -65,6 +67,8 @@ static struct call run(handler_fn *fn, const char *param, const char *body)
 		snprintf(c.type, sizeof(c.type), "%s",
 			 problem_type(res.problem.kind));
 		c.n_errors = res.problem.n_errors;
+		snprintf(c.detail, sizeof(c.detail), "%s",
+			 res.problem.detail);
 		if (res.problem.n_errors)
 			snprintf(c.pointer, sizeof(c.pointer), "%s",
 				 res.problem.errors[0].pointer);
@@ -684,6 +688,139 @@ START_TEST(normalize_refuses_sessions_past_the_limit)
 }
 END_TEST
 
+/* ---- overflow (tests/fuzz/regression/normalize/) ----------------------- */
+
+/* Sessions the requests below use: "a" as the fuzz target resets it, "w"
+ * with scale 2, "b" with two features (scales 0.5 and 2). */
+static void overflow_sessions(void)
+{
+	static const char *const put[][2] = {
+		{ "a", "{\"n_samples_seen\":3,\"mean\":[2],\"var\":[0.5]}" },
+		{ "w", "{\"n_samples_seen\":3,\"mean\":[2],\"var\":[4]}" },
+		{ "b", "{\"n_samples_seen\":4,\"mean\":[0,-1],"
+		       "\"var\":[0.25,4]}" },
+	};
+
+	for (size_t i = 0; i < sizeof(put) / sizeof(put[0]); i++)
+		cJSON_Delete(ok(handle_session_put, put[i][0], put[i][1]).json);
+}
+
+static const struct {
+	const char *body;
+	const char *pointer;
+	const char *detail;   /* a substring of the problem's detail */
+} overflow[] = {
+	/* regression var-overflow-fit */
+	{ "{\"op\":\"fit\",\"data\":[[1e200],[-1e200]]}", "/data",
+	  "feature 0: the statistics overflow the double range" },
+	/* regression mean-overflow-fit-transform */
+	{ "{\"op\":\"fit_transform\",\"data\":[[1.7976931348623157e308],"
+	  "[-1.7976931348623157e308]]}", "/data", "feature 0:" },
+	{ "{\"op\":\"partial_fit\",\"session\":\"new\",\"data\":[[1,1e300],"
+	  "[2,-1e300]]}", "/data", "feature 1:" },
+	{ "{\"op\":\"fit\",\"session\":\"a\",\"layout\":\"samples_in_columns\","
+	  "\"data\":[[1e200,-1e200]]}", "/data", "feature 0:" },
+	/* regression transform-overflow */
+	{ "{\"op\":\"transform\",\"session\":\"a\",\"data\":"
+	  "[[1.7976931348623157e308]],\"with_mean\":false}", "/data/0/0",
+	  "/data/0/0: the result overflows the double range" },
+	{ "{\"op\":\"transform\",\"session\":\"a\",\"data\":"
+	  "[[-1.7976931348623157e308]]}", "/data/0/0", "overflows" },
+	{ "{\"op\":\"transform\",\"session\":\"b\",\"data\":[[1,1],"
+	  "[1e308,1],[1,1]]}", "/data/1/0", "overflows" },
+	{ "{\"op\":\"transform\",\"session\":\"b\",\"layout\":"
+	  "\"samples_in_columns\",\"data\":[[1,1e308,1],[1,1,1]]}",
+	  "/data/0/1", "overflows" },
+	{ "{\"op\":\"inverse_transform\",\"session\":\"w\",\"data\":"
+	  "[[1],[1e308]]}", "/data/1/0", "overflows" },
+	{ "{\"op\":\"inverse_transform\",\"session\":\"b\",\"missing\":"
+	  "\"ignore\",\"layout\":\"samples_in_columns\",\"data\":"
+	  "[[null,1e308],[-1.7976931348623157e308,null]]}", "/data/1/0",
+	  "overflows" },
+};
+
+START_TEST(normalize_refuses_results_that_overflow)
+{
+	struct stats *a = NULL, *after = NULL;
+	size_t before, now;
+	struct call r;
+
+	overflow_sessions();
+	ck_assert_int_eq(store->ops->count(store, &before), STORE_OK);
+	ck_assert_int_eq(store->ops->get(store, "/a", &a, NULL), STORE_OK);
+	r = run(handle_normalize, NULL, overflow[_i].body);
+	ck_assert_msg(r.status == 422, "%s: status %u", overflow[_i].body,
+		      r.status);
+	ck_assert_str_eq(r.type, "/problems/non-finite-number");
+	ck_assert_str_eq(r.pointer, overflow[_i].pointer);
+	ck_assert_msg(strstr(r.detail, overflow[_i].detail) != NULL,
+		      "%s: detail '%s'", overflow[_i].body, r.detail);
+	ck_assert_ptr_null(r.json);
+	/* nothing stored, nothing changed */
+	ck_assert_int_eq(store->ops->count(store, &now), STORE_OK);
+	ck_assert_uint_eq(now, before);
+	ck_assert_int_eq(store->ops->get(store, "/a", &after, NULL), STORE_OK);
+	ck_assert_uint_eq(after->count[0], a->count[0]);
+	ck_assert_double_eq(after->mean[0], a->mean[0]);
+	ck_assert_double_eq(after->m2[0], a->m2[0]);
+	stats_free(a);
+	stats_free(after);
+}
+END_TEST
+
+START_TEST(normalize_two_output_cells_that_overflow_are_both_named)
+{
+	struct call r;
+
+	overflow_sessions();
+	r = run(handle_normalize, NULL,
+		"{\"op\":\"transform\",\"session\":\"b\",\"data\":"
+		"[[1e308,1],[1,1],[-1e308,1]]}");
+	ck_assert_uint_eq(r.status, 422);
+	ck_assert_uint_eq(r.n_errors, 2);
+	ck_assert_str_eq(r.pointer, "/data/0/0");
+}
+END_TEST
+
+START_TEST(normalize_partial_fit_overflow_leaves_the_session_unchanged)
+{
+	struct call r;
+	const cJSON *mean;
+
+	cJSON_Delete(ok(handle_normalize, NULL,
+			"{\"op\":\"fit\",\"session\":\"p\","
+			"\"data\":[[1e154,1],[1e154,3]]}").json);
+	/* the batch is fine alone; merged, (2e154)^2 overflows */
+	r = run(handle_normalize, NULL,
+		"{\"op\":\"partial_fit\",\"session\":\"p\","
+		"\"data\":[[-1e154,5]]}");
+	ck_assert_uint_eq(r.status, 422);
+	ck_assert_str_eq(r.type, "/problems/non-finite-number");
+	ck_assert_str_eq(r.pointer, "/data");
+	ck_assert_msg(strstr(r.detail, "feature 0: the statistics overflow") !=
+		      NULL, "detail '%s'", r.detail);
+	r = ok(handle_session_get, "p", NULL);
+	ck_assert_double_eq(num(field(r.json, "n_samples_seen")), 2);
+	mean = field(r.json, "mean");
+	ck_assert_double_eq(num(mean->child), 1e154);
+	ck_assert_double_eq(num(mean->child->next), 2);
+	ck_assert_double_eq(num(field(r.json, "var")->child), 0);
+	ck_assert_double_eq(num(field(r.json, "var")->child->next), 1);
+	cJSON_Delete(r.json);
+	/* a merge that fits still goes through: 0.9e154 each way */
+	cJSON_Delete(ok(handle_normalize, NULL,
+			"{\"op\":\"fit\",\"session\":\"p\","
+			"\"data\":[[0.9e154]]}").json);
+	r = ok(handle_normalize, NULL,
+	       "{\"op\":\"partial_fit\",\"session\":\"p\","
+	       "\"data\":[[-0.9e154]]}");
+	ck_assert_double_eq(num(field(r.json, "var")->child),
+			    0.9e154 * 0.9e154);
+	ck_assert_double_eq(num(field(r.json, "scale")->child), 0.9e154);
+	cJSON_Delete(r.json);
+}
+END_TEST
+
 /* ---- /sessions/{id} --------------------------------------------------- */
 
 static bool rfc3339_ms(const char *s)
@@ -714,6 +851,9 @@ START_TEST(sessions_get_returns_statistics_and_times)
 	r = run(handle_session_get, "absent", NULL);
 	ck_assert_uint_eq(r.status, 404);
 	ck_assert_str_eq(r.type, "/problems/session-not-found");
+	/* the id is a path parameter, not a body field */
+	ck_assert_str_eq(r.detail, "no session 'absent'");
+	ck_assert_uint_eq(r.n_errors, 0);
 	r = run(handle_session_get, "no/slash", NULL);
 	ck_assert_uint_eq(r.status, 422);
 }
@@ -776,6 +916,13 @@ static const struct {
 	  "/mean/0" },
 	{ "{\"n_samples_seen\":2,\"mean\":[],\"var\":[]}", "invalid-field",
 	  "/mean" },
+	/* nothing non-finite is imported */
+	{ "{\"n_samples_seen\":2,\"mean\":[1e999],\"var\":[1]}",
+	  "non-finite-number", "/mean/0" },
+	{ "{\"n_samples_seen\":2,\"mean\":[1],\"var\":[-1e999]}",
+	  "non-finite-number", "/var/0" },
+	{ "{\"n_samples_seen\":10,\"mean\":[0,0],\"var\":[1,1e308]}",
+	  "out-of-range", "/var/1" },
 };
 
 START_TEST(sessions_put_rejects_invalid_statistics)
@@ -809,6 +956,8 @@ START_TEST(sessions_delete_removes_a_session)
 	r = run(handle_session_delete, "d", NULL);
 	ck_assert_uint_eq(r.status, 404);
 	ck_assert_str_eq(r.type, "/problems/session-not-found");
+	ck_assert_str_eq(r.detail, "no session 'd'");
+	ck_assert_uint_eq(r.n_errors, 0);
 	r = run(handle_session_delete, "", NULL);
 	ck_assert_uint_eq(r.status, 422);
 	r = run(handle_normalize, NULL,
@@ -842,6 +991,12 @@ static Suite *normalize_suite(void)
 			    (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(err, normalize_without_store_is_unavailable);
 	tcase_add_test(err, normalize_refuses_sessions_past_the_limit);
+	tcase_add_loop_test(err, normalize_refuses_results_that_overflow, 0,
+			    (int)(sizeof(overflow) / sizeof(overflow[0])));
+	tcase_add_test(err,
+		       normalize_two_output_cells_that_overflow_are_both_named);
+	tcase_add_test(err,
+		       normalize_partial_fit_overflow_leaves_the_session_unchanged);
 	tcase_add_test(ses, sessions_get_returns_statistics_and_times);
 	tcase_add_test(ses, sessions_put_imports_statistics);
 	tcase_add_loop_test(ses, sessions_put_rejects_invalid_statistics, 0,

@@ -154,6 +154,77 @@ START_TEST(store_merges_like_stats_merge)
 }
 END_TEST
 
+/* Two features; feature 0 is one sample at mean0 (M2 0). */
+static struct stats *one_sample(double mean0)
+{
+	struct stats *st = make_stats(2, 1.0);
+
+	st->count[0] = 1;
+	st->mean[0] = mean0;
+	st->m2[0] = 0;
+	st->mean_lo[0] = 0;
+	return st;
+}
+
+START_TEST(store_refuses_merges_that_overflow)
+{
+	char url[128];
+	struct store *s = open_backend(_i, 0, url, sizeof(url));
+	/* (1e154 - -1e154)^2 / 2 > DBL_MAX; (2 * 0.9e154)^2 / 2 is not */
+	struct stats *a = one_sample(1e154), *b = one_sample(-1e154);
+	struct stats *c = one_sample(0.9e154), *d = one_sample(-0.9e154);
+	struct stats *inf = make_stats(2, 0), *out = NULL, *got = NULL, *want;
+	struct session_meta m1, m2;
+	size_t n = 0;
+
+	ck_assert_int_eq(s->ops->put(s, "t/o", a, &m1), STORE_OK);
+	ck_assert_int_eq(s->ops->merge(s, "t/o", b, &out, &m2),
+			 STORE_OVERFLOW);
+	ck_assert_ptr_null(out);
+	ck_assert_int_eq(s->ops->merge(s, "t/o", b, NULL, NULL),
+			 STORE_OVERFLOW);
+	ck_assert_int_eq(s->ops->get(s, "t/o", &got, &m2), STORE_OK);
+	assert_same(got, a);
+	ck_assert_int_eq(m2.created_at_ms, m1.created_at_ms);
+	ck_assert_int_eq(m2.updated_at_ms, m1.updated_at_ms);
+	stats_free(got);
+	/* non-finite statistics are never stored, new session or not */
+	inf->m2[1] = INFINITY;
+	ck_assert_int_eq(s->ops->put(s, "t/o", inf, NULL), STORE_OVERFLOW);
+	ck_assert_int_eq(s->ops->merge(s, "t/o", inf, NULL, NULL),
+			 STORE_OVERFLOW);
+	ck_assert_int_eq(s->ops->put(s, "t/new", inf, NULL), STORE_OVERFLOW);
+	ck_assert_int_eq(s->ops->merge(s, "t/new", inf, &out, NULL),
+			 STORE_OVERFLOW);
+	ck_assert_ptr_null(out);
+	ck_assert_int_eq(s->ops->get(s, "t/new", &got, NULL), STORE_NOT_FOUND);
+	ck_assert_int_eq(s->ops->get(s, "t/o", &got, NULL), STORE_OK);
+	assert_same(got, a);
+	stats_free(got);
+	ck_assert_int_eq(s->ops->count(s, &n), STORE_OK);
+	ck_assert_uint_eq(n, 1);
+	/* a merge whose delta^2 overflows but whose M2 fits is stored, and
+	 * rounds as stats_merge does */
+	want = stats_copy(c);
+	ck_assert_int_eq(stats_merge(want, d), STATS_OK);
+	ck_assert_int_eq(s->ops->put(s, "t/o", c, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->merge(s, "t/o", d, &out, NULL), STORE_OK);
+	assert_same(out, want);
+	ck_assert_int_eq(s->ops->get(s, "t/o", &got, NULL), STORE_OK);
+	assert_same(got, want);
+	ck_assert_double_eq(got->m2[0], 2 * (0.9e154 * 0.9e154));
+	stats_free(got);
+	stats_free(out);
+	stats_free(want);
+	stats_free(a);
+	stats_free(b);
+	stats_free(c);
+	stats_free(d);
+	stats_free(inf);
+	close_backend(s, _i);
+}
+END_TEST
+
 START_TEST(store_deletes_sessions)
 {
 	char url[128];
@@ -519,6 +590,10 @@ START_TEST(store_status_strings_are_distinct)
 			 store_status_str(STORE_UNAVAILABLE));
 	ck_assert_str_ne(store_status_str(STORE_NOT_FOUND),
 			 store_status_str(STORE_MISMATCH));
+	ck_assert_str_ne(store_status_str(STORE_OVERFLOW),
+			 store_status_str(STORE_NOMEM));
+	ck_assert_str_ne(store_status_str(STORE_OVERFLOW),
+			 "unknown store status");
 }
 END_TEST
 
@@ -531,6 +606,8 @@ static Suite *store_suite(void)
 	tcase_add_loop_test(core, store_puts_gets_and_replaces_sessions, 0,
 			    BACKENDS);
 	tcase_add_loop_test(core, store_merges_like_stats_merge, 0, BACKENDS);
+	tcase_add_loop_test(core, store_refuses_merges_that_overflow, 0,
+			    BACKENDS);
 	tcase_add_loop_test(core, store_deletes_sessions, 0, BACKENDS);
 	tcase_add_loop_test(core, store_refuses_new_keys_past_max_sessions, 0,
 			    BACKENDS);

@@ -146,7 +146,7 @@ START_TEST(light_requests_pass_a_full_queue_and_heavy_ones_get_429)
 	struct call calls[2];
 	pthread_t th[2];
 	size_t len;
-	char *body = slow_check_body(3000, &len), type[128];
+	char *body = slow_check_body(2000, &len), type[128];
 	long long until;
 	bool full = false;
 
@@ -204,8 +204,9 @@ START_TEST(light_requests_pass_a_full_queue_and_heavy_ones_get_429)
 	ck_assert(metric(&s, "gradguard_workers_busy") == 1);
 	ck_assert(metric(&s, "gradguard_queue_depth") == 1);
 
-	/* both slow checks end at their deadline (the queued one expired
-	 * while it waited), then the pool serves again */
+	/* both slow checks end at their deadline_ms (counted from when
+	 * their work starts: the second one runs after the first), then the
+	 * pool serves again */
 	for (int i = 0; i < 2; i++) {
 		pthread_join(th[i], NULL);
 		ck_assert_msg(calls[i].r.status == 504, "call %d: %ld %s", i,

@@ -1,0 +1,172 @@
+/* The SQLite store failing under a running daemon: a database another
+ * process holds locked (root-proof, unlike file permissions) makes writes
+ * answer 503 store-unavailable without applying them; reads go on; once
+ * the lock is gone the same daemon recovers. A file that is not a database
+ * stops the daemon at start. */
+#include <check.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "tests/lib/harness.h"
+
+#define PROBLEM_JSON "application/problem+json"
+/* The daemon's wait for a lock before it gives up (SQ_BUSY_MS in
+ * server/store_sqlite.c, 5 s) plus slack for sanitizer builds. */
+#define LOCKED_ANSWER_MS 20000
+
+static char tmpdir[64];
+static char db_path[128];
+static char store_arg[160];
+
+static void make_tmpdir(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/gg_faults_XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(db_path, sizeof(db_path), "%s/sessions.db", tmpdir);
+	snprintf(store_arg, sizeof(store_arg), "sqlite:%s", db_path);
+}
+
+static void remove_tmpdir(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char fit[] = "{\"op\": \"fit\", \"session\": \"s\", "
+			  "\"data\": [[1, 2], [3, 4]]}";
+static const char more[] = "{\"op\": \"partial_fit\", \"session\": \"s\", "
+			   "\"data\": [[5, 6]]}";
+
+/* n_samples_seen of session s, or -1. */
+static double samples_seen(const struct gg_server *s)
+{
+	struct gg_response r;
+	cJSON *j = NULL, *n;
+	double v = -1;
+
+	if (gg_request(s, "GET", "/sessions/s", NULL, NULL, 0, NULL, &r) ==
+	    0 && r.status == 200 && (j = gg_response_json(&r)) != NULL &&
+	    cJSON_IsNumber(n = cJSON_GetObjectItemCaseSensitive(
+				   j, "n_samples_seen")))
+		v = n->valuedouble;
+	cJSON_Delete(j);
+	gg_response_free(&r);
+	return v;
+}
+
+START_TEST(locked_database_answers_503_and_the_daemon_recovers)
+{
+	const char *args[] = {"--store", store_arg, NULL};
+	struct gg_server s;
+	struct gg_response r;
+	sqlite3 *db = NULL;
+	cJSON *j;
+	long long t0, dt;
+
+	make_tmpdir();
+	ck_assert_int_eq(gg_server_start(&s, args), 0);
+	ck_assert_int_eq(gg_post_json(&s, "/normalize", fit, &r), 0);
+	ck_assert_msg(r.status == 200, "fit: %ld %s", r.status, r.body);
+	gg_response_free(&r);
+
+	/* another process takes the write lock and keeps it */
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL),
+			 SQLITE_OK);
+	t0 = now_ms();
+	ck_assert_int_eq(gg_post_json(&s, "/normalize", more, &r), 0);
+	dt = now_ms() - t0;
+	ck_assert_msg(r.status == 503, "locked: %ld %s", r.status, r.body);
+	ck_assert_str_eq(r.content_type, PROBLEM_JSON);
+	j = gg_response_json(&r);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "type")
+			 ->valuestring, "/problems/store-unavailable");
+	cJSON_Delete(j);
+	gg_response_free(&r);
+	ck_assert_msg(dt <= LOCKED_ANSWER_MS, "503 after %lld ms", dt);
+	/* WAL: readers are not blocked by a writer; the failed update was
+	 * not applied; liveness does not depend on the store */
+	ck_assert(samples_seen(&s) == 2);
+	ck_assert_int_eq(gg_request(&s, "GET", "/healthz", NULL, NULL, 0, NULL,
+				    &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	gg_response_free(&r);
+
+	/* lock gone: the same daemon writes again */
+	ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+	ck_assert_int_eq(gg_post_json(&s, "/normalize", more, &r), 0);
+	ck_assert_msg(r.status == 200, "recovered: %ld %s", r.status, r.body);
+	gg_response_free(&r);
+	ck_assert(samples_seen(&s) == 3);
+	ck_assert_int_eq(gg_request(&s, "GET", "/readyz", NULL, NULL, 0, NULL,
+				    &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	gg_response_free(&r);
+	ck_assert_int_eq(gg_server_stop(&s), 0);
+	remove_tmpdir();
+}
+END_TEST
+
+/* A store path that holds something else than a database: the daemon
+ * says so and exits instead of serving 503s forever. */
+START_TEST(a_file_that_is_not_a_database_stops_the_daemon_at_start)
+{
+	const char *args[] = {"--port", "0", "--bind", "127.0.0.1",
+			      "--store", store_arg, NULL};
+	FILE *f;
+	int rc;
+
+	make_tmpdir();
+	f = fopen(db_path, "w");
+	ck_assert_ptr_nonnull(f);
+	for (int i = 0; i < 512; i++)
+		fputs("this is not an SQLite database\n", f);
+	ck_assert_int_eq(fclose(f), 0);
+	rc = gg_run(args, NULL, 0);
+	ck_assert_msg(rc > 0, "daemon exit status %d", rc);
+	remove_tmpdir();
+}
+END_TEST
+
+static Suite *store_faults_suite(void)
+{
+	Suite *s = suite_create("store_faults");
+	TCase *lock = tcase_create("sqlite");
+
+	tcase_set_timeout(lock, 120);
+	tcase_add_test(lock, locked_database_answers_503_and_the_daemon_recovers);
+	tcase_add_test(lock,
+		       a_file_that_is_not_a_database_stops_the_daemon_at_start);
+	suite_add_tcase(s, lock);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(store_faults_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
