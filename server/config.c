@@ -39,6 +39,9 @@ static const struct option_def options[] = {
 	 "session store: memory:, sqlite:PATH or "
 	 "redis://HOST:PORT[/DB][?ttl=SECONDS] "
 	 "(default sqlite:./var/gradguard.db)"},
+	NUM("session-ttl", OPT_U32, session_ttl, 0, UINT32_MAX, "SECONDS",
+	    "expire a session this long after its last update; redis:// "
+	    "stores only (default 0: never)"),
 	{"api-keys-file", OPT_STR, OFF(api_keys_file), CONFIG_STR_MAX, 0, 0,
 	 "PATH", "API keys, one per line; then all but the public routes "
 	 "need Authorization: Bearer KEY (default: none, no auth)"},

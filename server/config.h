@@ -21,6 +21,7 @@ struct config {
 	unsigned workers;        /* compute pool */
 	unsigned queue;          /* bounded work queue: jobs waiting */
 	char store[CONFIG_STR_MAX];
+	uint32_t session_ttl;    /* seconds; 0: sessions never expire */
 	char api_keys_file[CONFIG_STR_MAX]; /* "": no authentication */
 	struct limits limits;
 	enum log_format log_format;
