@@ -185,6 +185,48 @@ static void dir_chunk(struct engine *e, unsigned char *scr, size_t t)
 	e->kink[t] = kp || km;
 }
 
+/* Directions t0 .. t0 + chunk in one dir_costs call; the same arithmetic
+ * as dir_chunk, so the results do not depend on which path ran. */
+static void dir_batch_chunk(struct engine *e, unsigned char *scr, size_t c)
+{
+	const struct gc_source *s = e->s;
+	double *work = (double *)(void *)scr, *us = work + s->work;
+	double *cost = us + e->chunk * e->umax;
+	struct gc_dir *d = (struct gc_dir *)(void *)(cost + 2 * e->chunk);
+	bool *kk = (bool *)(void *)(d + 2 * e->chunk);
+	size_t t0 = c * e->chunk, t1 = t0 + e->chunk;
+	double eps = e->o->epsilon;
+	int rc;
+
+	if (t1 > e->n_items)
+		t1 = e->n_items;
+	for (size_t t = t0; t < t1; t++) {
+		const struct gc_block *b = &e->blocks[t % e->nb];
+		size_t q = t - t0, len = b->rows * b->cols;
+		double *u = us + q * e->umax;
+
+		random_direction(e->seed, t, u, len);
+		d[2 * q] = (struct gc_dir){b->offset, len, u, eps};
+		d[2 * q + 1] = (struct gc_dir){b->offset, len, u, -eps};
+	}
+	rc = s->dir_costs(s->ctx, work, d, 2 * (t1 - t0), cost, kk);
+	if (rc) {
+		fail(e, GC_ESOURCE, rc);
+		return;
+	}
+	for (size_t t = t0; t < t1; t++) {
+		size_t q = t - t0;
+		const double *u = d[2 * q].u;
+		double dot = 0.0;
+
+		for (size_t i = 0; i < d[2 * q].len; i++)
+			dot += u[i] * e->grad[d[2 * q].off + i];
+		e->analytic[t] = dot;
+		e->numeric[t] = (cost[2 * q] - cost[2 * q + 1]) / (2.0 * eps);
+		e->kink[t] = kk[2 * q] || kk[2 * q + 1];
+	}
+}
+
 static void *work_loop(void *arg)
 {
 	struct worker *w = arg;
@@ -205,6 +247,8 @@ static void *work_loop(void *arg)
 		}
 		if (e->coords)
 			coord_chunk(e, w->scratch, c);
+		else if (e->s->dir_costs)
+			dir_batch_chunk(e, w->scratch, c);
 		else
 			dir_chunk(e, w->scratch, c);
 	}
@@ -222,6 +266,8 @@ static enum gc_status engine_run(struct engine *e)
 		nt = 1;
 	if (nt > GC_MAX_THREADS)
 		nt = GC_MAX_THREADS;
+	if (e->s->max_threads && nt > e->s->max_threads)
+		nt = e->s->max_threads;
 	if (nt > e->n_chunks)
 		nt = e->n_chunks ? e->n_chunks : 1;
 	e->stride = (e->stride + 63) / 64 * 64;
@@ -289,7 +335,8 @@ enum gc_status gradcheck_directions(const struct gc_source *s,
 {
 	struct engine e;
 
-	if (!s->dir_cost || nb == 0 || !(o->epsilon > 0) ||
+	if ((s->dir_costs ? s->dir_batch < 1 : !s->dir_cost) || nb == 0 ||
+	    !(o->epsilon > 0) ||
 	    (o->deadline_ns && !o->clock_ns))
 		return GC_EINVAL;
 	memset(&e, 0, sizeof(e));
@@ -311,9 +358,16 @@ enum gc_status gradcheck_directions(const struct gc_source *s,
 	e.analytic = analytic;
 	e.numeric = numeric;
 	e.kink = kink;
-	e.chunk = 1;
-	e.n_chunks = k;
-	e.stride = (s->work + e.umax) * sizeof(double);
+	if (s->dir_costs) {
+		e.chunk = s->dir_batch;
+		e.n_chunks = (k + e.chunk - 1) / e.chunk;
+		e.stride = (s->work + e.chunk * e.umax + 2 * e.chunk) * sizeof(double) +
+			   2 * e.chunk * (sizeof(struct gc_dir) + sizeof(bool));
+	} else {
+		e.chunk = 1;
+		e.n_chunks = k;
+		e.stride = (s->work + e.umax) * sizeof(double);
+	}
 	if (k == 0)
 		return GC_OK;
 	return engine_run(&e);

@@ -44,17 +44,32 @@ struct gc_block {
  * a non-differentiable point; dir_cost evaluates J(theta + delta u) for a u
  * that is zero outside [off, off + len). work is this thread's scratch of
  * `work` doubles. Both return 0 or a source-specific nonzero status (kept in
- * gc_run.source_status). Must be callable from several threads at once. */
+ * gc_run.source_status). Must be callable from several threads at once,
+ * unless max_threads is 1.
+ * A source that gains from seeing many evaluations at once (an oracle with
+ * calls in flight) may set dir_costs and dir_batch: directional chunks of
+ * dir_batch directions then go to one dir_costs call, cost[t] and kink[t]
+ * for d[t] (2 per direction: +eps, then -eps), instead of dir_cost. */
+struct gc_dir {
+	size_t off, len;
+	const double *u;
+	double delta;
+};
+
 struct gc_source {
 	size_t n_params;
 	size_t batch;       /* >= 2 */
 	size_t work;        /* doubles per thread */
+	size_t max_threads; /* 0: any number */
+	size_t dir_batch;   /* directions per dir_costs call, with dir_costs */
 	void *ctx;
 	int (*coord_costs)(void *ctx, double *work, const size_t *idx,
 			   const double *delta, size_t n, double *cost,
 			   bool *kink);
 	int (*dir_cost)(void *ctx, double *work, size_t off, const double *u,
 			size_t len, double delta, double *cost, bool *kink);
+	int (*dir_costs)(void *ctx, double *work, const struct gc_dir *d,
+			 size_t n, double *cost, bool *kink);
 };
 
 /* How to run: the step, threads, and a deadline checked between chunks. */
@@ -77,7 +92,8 @@ enum gc_status gradcheck_coords(const struct gc_source *s, struct gc_run *o,
 /* k random unit directions; direction t lies within block t % nb (so that
  * block errors blame a layer), drawn from N(0, I) and normalized from a
  * stream seeded by (seed, t). analytic[t] = u . grad, numeric[t] = (J(theta
- * + eps u) - J(theta - eps u)) / 2 eps. Needs s->dir_cost. */
+ * + eps u) - J(theta - eps u)) / 2 eps. Needs s->dir_cost (or
+ * s->dir_costs with s->dir_batch >= 1). */
 enum gc_status gradcheck_directions(const struct gc_source *s,
 				    struct gc_run *o,
 				    const struct gc_block *blocks, size_t nb,

@@ -1417,7 +1417,8 @@ static void handle_oracle(struct hctx *ctx, const cJSON *body, struct hres *res,
 	}
 	warn_epsilon(&wn, o.epsilon);
 	oracle_source(orc, &src);
-	run = (struct gc_run){o.epsilon, ORACLE_MAX_INFLIGHT, o.deadline_ns, clock_now_ns, 0};
+	/* one thread: the oracle runs its calls in flight itself */
+	run = (struct gc_run){o.epsilon, 1, o.deadline_ns, clock_now_ns, 0};
 	if (o.mode == CHECK_DIRECTIONS) {
 		st = gradcheck_directions(&src, &run, blocks, nb, grad, n, o.seed, ana, num, kink);
 		for (size_t t = 0; t < n; t++) {

@@ -1,6 +1,9 @@
 /* The oracle cost source: libcurl calls to a client's cost endpoint behind
  * an allow-list checked on the URL and again on every address connected to
- * (so DNS cannot steer a listed name elsewhere); see oracle.h. */
+ * (so DNS cannot steer a listed name elsewhere); see oracle.h. One engine
+ * thread drives a multi handle: each chunk of perturbations (or points) is
+ * cut into calls that run ORACLE_MAX_INFLIGHT at a time, each on a pooled
+ * easy handle with its own request and capped answer buffer. */
 #include "oracle.h"
 
 #include <arpa/inet.h>
@@ -8,7 +11,6 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,16 +238,20 @@ bool oracle_allow_host(const struct oracle_allow *a, const char *host)
 
 /* ---- the client ------------------------------------------------------------ */
 
-/* One keep-alive easy handle with its buffers, used by one thread at a time. */
+/* One transfer slot: a keep-alive easy handle with its own buffers. Up to
+ * ORACLE_MAX_INFLIGHT slots run at once on the oracle's multi handle; the
+ * connections live in the multi handle's pool and are reused by whichever
+ * slot goes next. */
 struct conn {
 	struct oracle *o;
 	CURL *easy;
 	CURLU *url;
-	bool busy;
+	bool active;                       /* added to the multi handle */
+	bool by_deadline;                  /* the timeout is the deadline's */
+	size_t first, m;                   /* items [first, first + m) */
 	struct buf req, resp;
 	size_t resp_cap;
 	bool toobig;
-	double *vals;                      /* batch_size + 1 costs */
 	char refused[INET6_ADDRSTRLEN + 8];
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -257,14 +263,27 @@ struct oracle {
 	size_t n;
 	CURLU *url;
 	struct curl_slist *headers;
-	pthread_mutex_t lock;
+	CURLM *multi;
 	struct conn conns[ORACLE_MAX_INFLIGHT];
-	atomic_bool base_claimed;
-	atomic_bool abort;
+	bool base_claimed;
 	bool has_base;
 	double base;
 	enum oracle_status st;
 	char detail[ORACLE_DETAIL_MAX];
+};
+
+/* What one coord_costs or dir_costs call evaluates: items 0 .. n_items,
+ * item 0 being J(theta) itself when base is set; results go to cost. */
+struct job {
+	bool base;
+	size_t n_items;
+	/* coordinates: item base + t is the perturbation [idx[t], delta[t]] */
+	const size_t *idx;
+	const double *delta;
+	/* directions: item base + t is the point theta + d[t].delta d[t].u */
+	const struct gc_dir *dirs;
+	double *work;
+	double *cost;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -278,20 +297,17 @@ static void curl_init_once(void)
 static int fail(struct oracle *o, enum oracle_status st, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Records the first failure and asks the calls in flight to stop. */
+/* Records the first failure. */
 static int fail(struct oracle *o, enum oracle_status st, const char *fmt, ...)
 {
 	va_list ap;
 
-	pthread_mutex_lock(&o->lock);
 	if (o->st == ORACLE_OK) {
 		o->st = st;
 		va_start(ap, fmt);
 		vsnprintf(o->detail, sizeof(o->detail), fmt, ap);
 		va_end(ap);
 	}
-	atomic_store(&o->abort, true);
-	pthread_mutex_unlock(&o->lock);
 	return (int)st;
 }
 
@@ -349,18 +365,6 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
 	return buf_append(&c->resp, ptr, n) == 0 ? n : 0;
 }
 
-static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
-		       curl_off_t ultotal, curl_off_t ulnow)
-{
-	struct conn *c = ud;
-
-	(void)dltotal;
-	(void)dlnow;
-	(void)ultotal;
-	(void)ulnow;
-	return atomic_load(&c->o->abort) ? 1 : 0;
-}
-
 #define SET(opt, val) (bad |= curl_easy_setopt(c->easy, opt, val) != CURLE_OK)
 
 static int conn_open(struct oracle *o, struct conn *c)
@@ -370,10 +374,9 @@ static int conn_open(struct oracle *o, struct conn *c)
 	c->o = o;
 	buf_init(&c->req, 0);
 	buf_init(&c->resp, 0);
-	c->vals = malloc((o->opts.batch_size + 1) * sizeof(double));
 	c->easy = curl_easy_init();
 	c->url = curl_url_dup(o->url);
-	if (!c->vals || !c->easy || !c->url)
+	if (!c->easy || !c->url)
 		return -1;
 	SET(CURLOPT_CURLU, c->url);
 	SET(CURLOPT_NOSIGNAL, 1L);
@@ -393,51 +396,31 @@ static int conn_open(struct oracle *o, struct conn *c)
 	SET(CURLOPT_PREREQDATA, c);
 	SET(CURLOPT_WRITEFUNCTION, on_data);
 	SET(CURLOPT_WRITEDATA, c);
-	SET(CURLOPT_XFERINFOFUNCTION, on_progress);
-	SET(CURLOPT_XFERINFODATA, c);
-	SET(CURLOPT_NOPROGRESS, 0L);
+	SET(CURLOPT_PRIVATE, c);
 	SET(CURLOPT_ERRORBUFFER, c->errbuf);
 	return bad ? -1 : 0;
 }
 
 #undef SET
 
-static void conn_close(struct conn *c)
+/* Takes the transfer off the multi handle (aborting it if it still runs). */
+static void conn_stop(struct oracle *o, struct conn *c)
 {
+	if (c->active) {
+		curl_multi_remove_handle(o->multi, c->easy);
+		c->active = false;
+	}
+}
+
+static void conn_close(struct oracle *o, struct conn *c)
+{
+	conn_stop(o, c);
 	if (c->easy)
 		curl_easy_cleanup(c->easy);
 	curl_url_cleanup(c->url);
 	buf_free(&c->req);
 	buf_free(&c->resp);
-	free(c->vals);
 	memset(c, 0, sizeof(*c));
-}
-
-/* A free connection (opened on first use), or NULL. */
-static struct conn *conn_get(struct oracle *o)
-{
-	struct conn *c = NULL;
-
-	pthread_mutex_lock(&o->lock);
-	for (size_t i = 0; i < ORACLE_MAX_INFLIGHT && !c; i++) {
-		if (o->conns[i].busy)
-			continue;
-		if (!o->conns[i].easy && conn_open(o, &o->conns[i]) < 0) {
-			conn_close(&o->conns[i]);
-			break;
-		}
-		c = &o->conns[i];
-		c->busy = true;
-	}
-	pthread_mutex_unlock(&o->lock);
-	return c;
-}
-
-static void conn_put(struct oracle *o, struct conn *c)
-{
-	pthread_mutex_lock(&o->lock);
-	c->busy = false;
-	pthread_mutex_unlock(&o->lock);
 }
 
 /* Up to ORACLE_SNIPPET printable bytes of the answer. */
@@ -453,25 +436,60 @@ static void snippet(const struct conn *c, char *out, size_t n)
 	out[k] = '\0';
 }
 
-/* Sends c->req and reads m costs into c->vals. Returns 0 or a status. */
-static int conn_post(struct oracle *o, struct conn *c, size_t m)
+/* Starts the body: {"theta": [...], "<key>": [ */
+static void body_begin(struct oracle *o, struct conn *c, struct jw *w,
+		       const char *key, bool with_theta)
+{
+	buf_free(&c->req);
+	buf_init(&c->req, 0);
+	jw_init(w, &c->req);
+	jw_obj_begin(w);
+	if (with_theta) {
+		jw_key(w, "theta");
+		jw_double_array(w, o->theta, o->n);
+	}
+	jw_key(w, key);
+	jw_arr_begin(w);
+}
+
+/* The body for items [c->first, c->first + c->m) of the job. */
+static void body_write(struct oracle *o, struct conn *c, const struct job *j)
+{
+	struct jw w;
+
+	body_begin(o, c, &w, j->dirs ? "points" : "perturbations", !j->dirs);
+	for (size_t k = c->first; k < c->first + c->m; k++) {
+		bool base = j->base && k == 0;
+		size_t t = k - (j->base ? 1 : 0);
+
+		if (!j->dirs) {
+			jw_arr_begin(&w);
+			jw_uint(&w, base ? 0 : j->idx[t]);
+			jw_double(&w, base ? 0.0 : j->delta[t]);
+			jw_arr_end(&w);
+		} else if (base) {
+			jw_double_array(&w, o->theta, o->n);
+		} else {
+			const struct gc_dir *d = &j->dirs[t];
+
+			memcpy(j->work, o->theta, o->n * sizeof(double));
+			for (size_t i = 0; i < d->len; i++)
+				j->work[d->off + i] = o->theta[d->off + i] + d->delta * d->u[i];
+			jw_double_array(&w, j->work, o->n);
+		}
+	}
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+}
+
+/* Sets up the call for items [first, first + m) and adds it to the multi
+ * handle. Returns 0 or a status. */
+static int conn_start(struct oracle *o, struct conn *c, const struct job *j,
+		      size_t first, size_t m)
 {
 	uint32_t tmo = o->opts.timeout_ms;
-	bool by_deadline = false;
-	long code = 0;
-	char *ctype = NULL, snip[ORACLE_SNIPPET + 1];
-	cJSON *root = NULL;
-	const cJSON *arr = NULL;
-	struct problem pr;
-	double *v = NULL;
-	size_t got = 0;
-	CURLcode rc;
-	int st = 0;
 
-	if (atomic_load(&o->abort))
-		return (int)ORACLE_EUPSTREAM;   /* another call failed first */
-	if (c->req.failed)
-		return fail(o, ORACLE_ENOMEM, "out of memory for an oracle request");
+	c->by_deadline = false;
 	if (o->opts.deadline_ns) {
 		uint64_t now = clock_now_ns(), left;
 
@@ -480,9 +498,14 @@ static int conn_post(struct oracle *o, struct conn *c, size_t m)
 		left = (o->opts.deadline_ns - now + 999999u) / 1000000u;
 		if (left < tmo) {
 			tmo = (uint32_t)left;
-			by_deadline = true;
+			c->by_deadline = true;
 		}
 	}
+	c->first = first;
+	c->m = m;
+	body_write(o, c, j);
+	if (c->req.failed)
+		return fail(o, ORACLE_ENOMEM, "out of memory for an oracle request");
 	buf_free(&c->resp);
 	buf_init(&c->resp, 0);
 	c->resp_cap = ORACLE_ANSWER_BASE + ORACLE_ANSWER_PER_COST * m;
@@ -493,16 +516,34 @@ static int conn_post(struct oracle *o, struct conn *c, size_t m)
 	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->req.len);
 	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, (long)tmo);
 	curl_easy_setopt(c->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->resp_cap);
-	rc = curl_easy_perform(c->easy);
+	if (curl_multi_add_handle(o->multi, c->easy) != CURLM_OK)
+		return fail(o, ORACLE_ENOMEM, "could not start an oracle call");
+	c->active = true;
+	return 0;
+}
+
+/* A finished transfer (rc its result): checks the answer and places its m
+ * costs. Returns 0 or a status. */
+static int conn_finish(struct oracle *o, struct conn *c, CURLcode rc,
+		       const struct job *j)
+{
+	size_t m = c->m;
+	long code = 0;
+	char *ctype = NULL, snip[ORACLE_SNIPPET + 1];
+	cJSON *root = NULL;
+	const cJSON *arr = NULL;
+	struct problem pr;
+	double *v = NULL;
+	size_t got = 0;
+	int st = 0;
+
 	if (rc != CURLE_OK) {
 		if (c->refused[0])
 			return fail(o, ORACLE_EREFUSED,
 				    "the oracle's host resolved to %s, which --oracle-allow does not allow",
 				    c->refused);
-		if (atomic_load(&o->abort))
-			return (int)ORACLE_EUPSTREAM;
 		if (rc == CURLE_OPERATION_TIMEDOUT)
-			return by_deadline ?
+			return c->by_deadline ?
 			       fail(o, ORACLE_EDEADLINE, "the deadline passed while waiting for the oracle") :
 			       fail(o, ORACLE_ETIMEOUT, "the oracle did not answer within timeout_ms %u",
 				    (unsigned)o->opts.timeout_ms);
@@ -548,41 +589,115 @@ static int conn_post(struct oracle *o, struct conn *c, size_t m)
 			  pr.n_errors ? pr.errors[0].detail : pr.detail);
 		goto out;
 	}
-	memcpy(c->vals, v, m * sizeof(double));
+	for (size_t k = 0; k < m; k++) {
+		size_t item = c->first + k;
+
+		if (j->base && item == 0) {
+			o->base = v[k];
+			o->has_base = true;
+		} else {
+			j->cost[item - (j->base ? 1 : 0)] = v[k];
+		}
+	}
 out:
 	free(v);
 	cJSON_Delete(root);
 	return st;
 }
 
-/* Starts the body: {"theta": [...], "<key>": [ */
-static void body_begin(struct oracle *o, struct conn *c, struct jw *w,
-		       const char *key, bool with_theta)
+/* Items in the call starting at item first: batch_size perturbations, or
+ * one point (with J(theta) beside the first). */
+static size_t call_items(const struct oracle *o, const struct job *j,
+			 size_t first)
 {
-	buf_free(&c->req);
-	buf_init(&c->req, 0);
-	jw_init(w, &c->req);
-	jw_obj_begin(w);
-	if (with_theta) {
-		jw_key(w, "theta");
-		jw_double_array(w, o->theta, o->n);
+	size_t m = j->dirs ? (j->base && first == 0 ? 2 : 1) : o->opts.batch_size;
+
+	return m < j->n_items - first ? m : j->n_items - first;
+}
+
+/* Lets the transfers on the multi handle progress without waiting. */
+static int perform(struct oracle *o)
+{
+	int running = 0;
+	CURLMcode mc = curl_multi_perform(o->multi, &running);
+
+	if (mc == CURLM_OK)
+		return 0;
+	return fail(o, mc == CURLM_OUT_OF_MEMORY ? ORACLE_ENOMEM : ORACLE_EUPSTREAM,
+		    "calling the oracle failed: %s", curl_multi_strerror(mc));
+}
+
+/* Runs the job's calls in order, ORACLE_MAX_INFLIGHT at a time on the
+ * multi handle: a slot that finishes takes the next call. The first failure
+ * stops the others (their transfers are taken off the multi handle). */
+static int run_job(struct oracle *o, const struct job *j)
+{
+	size_t next = 0;
+	int rc = 0, active = 0;
+
+	while (rc == 0 && (next < j->n_items || active > 0)) {
+		CURLMsg *msg;
+		CURLMcode mc;
+		int left;
+
+		for (size_t i = 0; i < ORACLE_MAX_INFLIGHT && rc == 0 &&
+				   next < j->n_items; i++) {
+			struct conn *c = &o->conns[i];
+			size_t m;
+
+			if (c->active)
+				continue;
+			if (!c->easy && conn_open(o, c) < 0) {
+				conn_close(o, c);
+				rc = fail(o, ORACLE_ENOMEM, "out of memory for an oracle connection");
+				break;
+			}
+			m = call_items(o, j, next);
+			rc = conn_start(o, c, j, next, m);
+			if (rc == 0) {
+				next += m;
+				active++;
+				/* send it while the next body is written */
+				rc = perform(o);
+			}
+		}
+		if (rc == 0)
+			rc = perform(o);
+		if (rc)
+			break;
+		while (rc == 0 && (msg = curl_multi_info_read(o->multi, &left))) {
+			char *pv = NULL;
+			struct conn *c;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &pv);
+			c = (struct conn *)(void *)pv;
+			if (!c || !c->active)
+				continue;
+			rc = conn_finish(o, c, msg->data.result, j);
+			conn_stop(o, c);
+			active--;
+		}
+		if (rc == 0 && active > 0) {
+			mc = curl_multi_poll(o->multi, NULL, 0, 1000, NULL);
+			if (mc != CURLM_OK)
+				rc = fail(o, ORACLE_EUPSTREAM, "waiting for the oracle failed: %s",
+					  curl_multi_strerror(mc));
+		}
 	}
-	jw_key(w, key);
-	jw_arr_begin(w);
+	for (size_t i = 0; i < ORACLE_MAX_INFLIGHT; i++)
+		conn_stop(o, &o->conns[i]);
+	return rc;
 }
 
-static void body_end(struct jw *w)
+/* The base cost rides on the first call of the check. */
+static bool claim_base(struct oracle *o)
 {
-	jw_arr_end(w);
-	jw_obj_end(w);
-}
+	bool b = !o->base_claimed;
 
-static void keep_base(struct oracle *o, double j)
-{
-	pthread_mutex_lock(&o->lock);
-	o->base = j;
-	o->has_base = true;
-	pthread_mutex_unlock(&o->lock);
+	o->base_claimed = true;
+	return b;
 }
 
 static int oracle_coord_costs(void *ctx, double *work, const size_t *idx,
@@ -590,76 +705,35 @@ static int oracle_coord_costs(void *ctx, double *work, const size_t *idx,
 			      bool *kink)
 {
 	struct oracle *o = ctx;
-	struct conn *c = conn_get(o);
-	bool base = !atomic_exchange(&o->base_claimed, true);
-	size_t done = 0;
-	int rc = 0;
+	struct job j = {0};
 
 	(void)work;
-	if (!c)
-		return fail(o, ORACLE_ENOMEM, "out of memory for an oracle connection");
+	if (o->st != ORACLE_OK)
+		return (int)o->st;
 	memset(kink, 0, n * sizeof(*kink));
-	while (rc == 0 && (done < n || base)) {
-		size_t room = o->opts.batch_size - (base ? 1 : 0);
-		size_t m = n - done < room ? n - done : room, b = base ? 1 : 0;
-		struct jw w;
-
-		body_begin(o, c, &w, "perturbations", true);
-		if (base) {
-			jw_arr_begin(&w);
-			jw_uint(&w, 0);
-			jw_double(&w, 0.0);
-			jw_arr_end(&w);
-		}
-		for (size_t t = done; t < done + m; t++) {
-			jw_arr_begin(&w);
-			jw_uint(&w, idx[t]);
-			jw_double(&w, delta[t]);
-			jw_arr_end(&w);
-		}
-		body_end(&w);
-		rc = conn_post(o, c, m + b);
-		if (rc == 0) {
-			if (base)
-				keep_base(o, c->vals[0]);
-			memcpy(cost + done, c->vals + b, m * sizeof(double));
-		}
-		done += m;
-		base = false;
-	}
-	conn_put(o, c);
-	return rc;
+	j.base = claim_base(o);
+	j.n_items = n + (j.base ? 1 : 0);
+	j.idx = idx;
+	j.delta = delta;
+	j.cost = cost;
+	return run_job(o, &j);
 }
 
-static int oracle_dir_cost(void *ctx, double *work, size_t off,
-			   const double *u, size_t len, double delta,
-			   double *cost, bool *kink)
+static int oracle_dir_costs(void *ctx, double *work, const struct gc_dir *d,
+			    size_t n, double *cost, bool *kink)
 {
 	struct oracle *o = ctx;
-	struct conn *c = conn_get(o);
-	bool base = !atomic_exchange(&o->base_claimed, true);
-	struct jw w;
-	int rc;
+	struct job j = {0};
 
-	if (!c)
-		return fail(o, ORACLE_ENOMEM, "out of memory for an oracle connection");
-	*kink = false;
-	memcpy(work, o->theta, o->n * sizeof(double));
-	for (size_t i = 0; i < len; i++)
-		work[off + i] = o->theta[off + i] + delta * u[i];
-	body_begin(o, c, &w, "points", false);
-	if (base)
-		jw_double_array(&w, o->theta, o->n);
-	jw_double_array(&w, work, o->n);
-	body_end(&w);
-	rc = conn_post(o, c, base ? 2 : 1);
-	if (rc == 0) {
-		if (base)
-			keep_base(o, c->vals[0]);
-		*cost = c->vals[base ? 1 : 0];
-	}
-	conn_put(o, c);
-	return rc;
+	if (o->st != ORACLE_OK)
+		return (int)o->st;
+	memset(kink, 0, n * sizeof(*kink));
+	j.base = claim_base(o);
+	j.n_items = n + (j.base ? 1 : 0);
+	j.dirs = d;
+	j.work = work;
+	j.cost = cost;
+	return run_job(o, &j);
 }
 
 /* ---- lifecycle ----------------------------------------------------------------- */
@@ -738,9 +812,6 @@ enum oracle_status oracle_new(const struct oracle_opts *opts,
 		snprintf(err, errlen, "out of memory");
 		return ORACLE_ENOMEM;
 	}
-	pthread_mutex_init(&o->lock, NULL);
-	atomic_init(&o->base_claimed, false);
-	atomic_init(&o->abort, false);
 	o->opts = *opts;
 	o->theta = theta;
 	o->n = n;
@@ -765,6 +836,20 @@ enum oracle_status oracle_new(const struct oracle_opts *opts,
 		st = ORACLE_ENOMEM;
 		goto fail;
 	}
+	/* one multi handle per check: its pool keeps one connection per call
+	 * in flight */
+	o->multi = curl_multi_init();
+	if (!o->multi ||
+	    curl_multi_setopt(o->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+			      (long)ORACLE_MAX_INFLIGHT) != CURLM_OK ||
+	    curl_multi_setopt(o->multi, CURLMOPT_MAXCONNECTS,
+			      (long)ORACLE_MAX_INFLIGHT) != CURLM_OK ||
+	    curl_multi_setopt(o->multi, CURLMOPT_PIPELINING,
+			      (long)CURLPIPE_NOTHING) != CURLM_OK) {
+		snprintf(err, errlen, "out of memory");
+		st = ORACLE_ENOMEM;
+		goto fail;
+	}
 	*out = o;
 	return ORACLE_OK;
 fail:
@@ -777,10 +862,11 @@ void oracle_free(struct oracle *o)
 	if (!o)
 		return;
 	for (size_t i = 0; i < ORACLE_MAX_INFLIGHT; i++)
-		conn_close(&o->conns[i]);
+		conn_close(o, &o->conns[i]);
+	if (o->multi)
+		curl_multi_cleanup(o->multi);
 	curl_slist_free_all(o->headers);
 	curl_url_cleanup(o->url);
-	pthread_mutex_destroy(&o->lock);
 	free(o);
 }
 
@@ -788,11 +874,15 @@ void oracle_source(struct oracle *o, struct gc_source *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->n_params = o->n;
-	s->batch = o->opts.batch_size < 2 ? 2 : o->opts.batch_size & ~(size_t)1;
+	/* chunks of ORACLE_CHUNK_CALLS calls: enough to keep every slot busy */
+	s->batch = ORACLE_CHUNK_CALLS * o->opts.batch_size;
+	s->batch += s->batch & 1;
+	s->dir_batch = ORACLE_CHUNK_CALLS / 2;
 	s->work = o->n;
+	s->max_threads = 1;
 	s->ctx = o;
 	s->coord_costs = oracle_coord_costs;
-	s->dir_cost = oracle_dir_cost;
+	s->dir_costs = oracle_dir_costs;
 }
 
 enum oracle_status oracle_error(const struct oracle *o, const char **detail)

@@ -1,6 +1,11 @@
 /* The "oracle" cost source of /gradcheck: a client's own HTTP endpoint,
  * called with libcurl, evaluates J(theta) for batches of perturbations.
- * Only hosts and addresses on the server's allow-list are ever contacted. */
+ * Only hosts and addresses on the server's allow-list are ever contacted.
+ * Concurrency comes from one libcurl multi handle per check, driven by the
+ * one engine thread: the engine hands over chunks of ORACLE_CHUNK_CALLS
+ * calls' worth, which run ORACLE_MAX_INFLIGHT at a time (curl_multi_perform
+ * and curl_multi_poll) on a small pool of easy handles whose keep-alive
+ * connections the multi handle reuses from chunk to chunk. */
 #ifndef GRADGUARD_ORACLE_H
 #define GRADGUARD_ORACLE_H
 
@@ -12,9 +17,12 @@
 
 /* Loopback only unless the operator says otherwise (--oracle-allow). */
 #define ORACLE_DEFAULT_ALLOW "127.0.0.0/8,::1,localhost"
-/* Requests in flight at once per check: one engine thread and one
- * keep-alive connection each. */
+/* Requests in flight at once per check, each on its own easy handle and
+ * keep-alive connection (also the multi handle's connection limit). */
 #define ORACLE_MAX_INFLIGHT 4
+/* Calls' worth of work per engine chunk: a slot that finishes takes the
+ * next call of the chunk, so only a chunk's tail runs fewer at once. */
+#define ORACLE_CHUNK_CALLS (4 * ORACLE_MAX_INFLIGHT)
 /* Entries of one allow-list. */
 #define ORACLE_ALLOW_MAX 64
 /* A host name on the list (DNS limit 253 plus NUL). */
@@ -86,11 +94,12 @@ void oracle_free(struct oracle *o);
 
 /* The oracle as a gradcheck source: coord_costs POSTs {"theta": [...],
  * "perturbations": [[i, delta], ...]} in calls of at most batch_size
- * perturbations; dir_cost POSTs {"points": [[...]]} (each a full theta).
- * Both expect {"costs": [...]}, one per item in order. The first call also
- * asks for J(theta) itself (perturbation [0, 0] or the point theta). Safe
- * from ORACLE_MAX_INFLIGHT threads at once (run the engine with that many);
- * a failure aborts the other calls in flight. */
+ * perturbations; dir_costs POSTs {"points": [[...]]} (one full theta per
+ * call). Both expect {"costs": [...]}, one per item in order. The first
+ * call also asks for J(theta) itself (perturbation [0, 0] or the point
+ * theta). Each chunk's calls run up to ORACLE_MAX_INFLIGHT at once on the
+ * oracle's multi handle; a failure takes the other calls in flight off it
+ * (aborting them). Not thread-safe: the source sets max_threads = 1. */
 void oracle_source(struct oracle *o, struct gc_source *s);
 
 /* The first failure (status and a one-line message), ORACLE_OK if none. */

@@ -376,6 +376,86 @@ START_TEST(numeric_values_are_bit_identical_for_any_thread_count)
 }
 END_TEST
 
+/* A source that takes directional evaluations in chunks (dir_costs, as the
+ * oracle does) around the network's dir_cost; counts the calls running at
+ * once, which max_threads = 1 must keep at 1. */
+struct batched {
+	struct gc_source inner, s;
+	atomic_int running, most;
+	size_t calls;
+};
+
+static int batched_dir_costs(void *ctx, double *work, const struct gc_dir *d,
+			     size_t n, double *cost, bool *kink)
+{
+	struct batched *bt = ctx;
+	int now = atomic_fetch_add(&bt->running, 1) + 1;
+	int rc = 0;
+
+	if (now > atomic_load(&bt->most))
+		atomic_store(&bt->most, now);
+	bt->calls++;
+	for (size_t t = 0; t < n && rc == 0; t++)
+		rc = bt->inner.dir_cost(bt->inner.ctx, work, d[t].off, d[t].u, d[t].len,
+					d[t].delta, &cost[t], &kink[t]);
+	atomic_fetch_sub(&bt->running, 1);
+	return rc;
+}
+
+START_TEST(batched_directions_are_bit_identical_to_dir_cost)
+{
+	struct bignet b;
+	struct gc_mlp ctx;
+	struct gc_source src;
+	struct batched bt;
+	struct gc_block blocks[8];
+	size_t nb, k = 40, per[] = {1, 3, 40, 64};
+	double *g, *da, *dn, *ra, *rn;
+	bool *kink, *rk;
+	struct gc_run run = {1e-6, 4, 0, NULL, 0};
+
+	bignet_init(&b, _i ? MLP_RELU : MLP_TANH, 7);
+	nb = make_blocks(&b.net, blocks);
+	gc_mlp_source(&src, &ctx, &b.net, b.mc, true);
+	g = malloc(b.n * sizeof(double));
+	da = malloc(4 * k * sizeof(double));
+	dn = da + k;
+	ra = dn + k;
+	rn = ra + k;
+	kink = malloc(2 * k * sizeof(bool));
+	rk = kink + k;
+	mlp_backward(&b.net, b.mc, g);
+	ck_assert_int_eq(gradcheck_directions(&src, &run, blocks, nb, g, k, 7, ra, rn, rk),
+			 GC_OK);
+	for (size_t q = 0; q < sizeof(per) / sizeof(per[0]); q++) {
+		memset(&bt, 0, sizeof(bt));
+		atomic_init(&bt.running, 0);
+		atomic_init(&bt.most, 0);
+		bt.inner = src;
+		bt.s = src;
+		bt.s.dir_cost = NULL;
+		bt.s.dir_costs = batched_dir_costs;
+		bt.s.dir_batch = per[q];
+		bt.s.max_threads = 1;
+		bt.s.ctx = &bt;
+		ck_assert_int_eq(gradcheck_directions(&bt.s, &run, blocks, nb, g, k, 7, da, dn,
+						      kink), GC_OK);
+		ck_assert(memcmp(ra, da, k * sizeof(double)) == 0);
+		ck_assert(memcmp(rn, dn, k * sizeof(double)) == 0);
+		ck_assert(memcmp(rk, kink, k * sizeof(bool)) == 0);
+		ck_assert_uint_eq(bt.calls, (k + per[q] - 1) / per[q]);
+		ck_assert_int_eq(atomic_load(&bt.most), 1);
+	}
+	bt.s.dir_batch = 0;
+	ck_assert_int_eq(gradcheck_directions(&bt.s, &run, blocks, nb, g, k, 7, da, dn, kink),
+			 GC_EINVAL);
+	free(g);
+	free(da);
+	free(kink);
+	bignet_free(&b);
+}
+END_TEST
+
 START_TEST(directions_pass_on_correct_gradients_and_fail_on_a_planted_bug)
 {
 	struct bignet b;
@@ -684,6 +764,7 @@ static Suite *suite(void)
 	tcase_add_loop_test(tc, engine_matches_the_naive_loop, 0, n);
 	suite_add_tcase(s, tc);
 	tcase_add_loop_test(te, numeric_values_are_bit_identical_for_any_thread_count, 0, 2);
+	tcase_add_loop_test(te, batched_directions_are_bit_identical_to_dir_cost, 0, 2);
 	tcase_add_test(te, directions_pass_on_correct_gradients_and_fail_on_a_planted_bug);
 	tcase_add_test(te, kinks_are_detected_where_a_relu_input_crosses_zero);
 	tcase_add_test(te, sampling_is_deterministic_distinct_and_covers_every_block);
