@@ -62,12 +62,14 @@ run: deps
 	@mkdir -p var
 	exec $(BIN) --port $(PORT) --bind $(BIND)
 
-# The README's test command: plain build, then ASan+UBSan build, same suites.
+# The README's test command: plain build, then ASan+UBSan build, same
+# suites, then the concurrency tests under ThreadSanitizer (mk/robust.mk).
 test: deps-test
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory check WERROR=-Werror
 	@$(MAKE) --no-print-directory check WERROR=-Werror BUILD=build/san \
 		SANITIZE=address,undefined OPT="-O1 -g"
+	@$(MAKE) --no-print-directory check-tsan WERROR=-Werror
 
 check: all
 	@BUILD=$(BUILD) scripts/run-tests $(TEST_BIN)

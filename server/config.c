@@ -35,6 +35,9 @@ static const struct option_def options[] = {
 	    "compute worker threads (default: number of cores)"),
 	NUM("queue", OPT_UINT, queue, 1, 1000000, "N",
 	    "jobs waiting for a worker before 429 (default 64)"),
+	NUM("connection-timeout", OPT_UINT, conn_timeout, 1, 3600, "SECONDS",
+	    "idle connections (slow or stalled clients) are cut after this "
+	    "(default 30)"),
 	{"store", OPT_STR, OFF(store), CONFIG_STR_MAX, 0, 0, "URL",
 	 "session store: memory:, sqlite:PATH or "
 	 "redis://HOST:PORT[/DB][?ttl=SECONDS] "
@@ -84,6 +87,7 @@ static void config_defaults(struct config *c)
 	c->threads = cores();
 	c->workers = cores();
 	c->queue = 64;
+	c->conn_timeout = 30;
 	snprintf(c->store, sizeof(c->store), "sqlite:./var/gradguard.db");
 	limits_default(&c->limits);
 	c->log_format = LOG_TEXT;

@@ -16,6 +16,9 @@ enum route_flags {
 	ROUTE_LIGHT = 8u,     /* with OFFLOAD: short store work, own small pool
 	                       * (never behind gradient checks, never 429
 	                       * because the compute queue is full) */
+	ROUTE_LIGHT_SMALL = 16u, /* with OFFLOAD: like LIGHT while the body is
+	                          * at most SERVER_LIGHT_BODY bytes (linear
+	                          * work on small data), else the compute pool */
 };
 
 struct route {

@@ -26,7 +26,6 @@
 #include "workers.h"
 
 /* Idle connections are closed after this many seconds (slow clients). */
-#define SERVER_CONN_TIMEOUT_S 30u
 /* Connections open at once, over all polling threads. */
 #define SERVER_CONN_LIMIT 1024u
 /* MHD's per-connection pool: request headers and the read buffer. */
@@ -37,6 +36,10 @@
 /* Threads of the pool for ROUTE_LIGHT routes (short store operations), so
  * that they never wait behind gradient checks in the compute queue. */
 #define SERVER_LIGHT_WORKERS 2u
+/* A ROUTE_LIGHT_SMALL body up to this size is light work: /normalize of a
+ * few thousand numbers takes microseconds and must not queue behind
+ * gradient checks (bench/overload). */
+#define SERVER_LIGHT_BODY (64u * 1024u)
 /* A client's X-Request-Id longer than this is replaced by our own. */
 #define REQUEST_ID_MAX 128
 
@@ -359,7 +362,10 @@ static enum MHD_Result req_take(struct req *r, const char *data, size_t n)
 static enum MHD_Result req_dispatch(struct req *r)
 {
 	struct server *s = r->srv;
-	bool light = r->route && (r->route->flags & ROUTE_LIGHT);
+	unsigned flags = r->route ? r->route->flags : 0;
+	bool light = (flags & ROUTE_LIGHT) ||
+		     ((flags & ROUTE_LIGHT_SMALL) &&
+		      r->body.len <= SERVER_LIGHT_BODY);
 
 	if (r->overflow || problem_is_set(&r->res.problem))
 		return req_send(r);
@@ -531,7 +537,7 @@ int server_start(const struct config *cfg, struct store *store,
 		flags, (uint16_t)cfg->port, NULL, NULL, on_access, s,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)SERVER_CONN_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->conn_timeout,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)SERVER_CONN_LIMIT,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_CONN_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,

@@ -191,6 +191,18 @@ START_TEST(light_requests_pass_a_full_queue_and_heavy_ones_get_429)
 			      light_store[i].method, now_ms() - t0);
 		gg_response_free(&r);
 	}
+	/* a small /normalize is light work too (ROUTE_LIGHT_SMALL) */
+	{
+		long long t0 = now_ms();
+
+		gg_post_json(&s, "/normalize", "{\"op\": \"fit_transform\", "
+			     "\"data\": [[1, 2], [3, 5]]}", &r);
+		ck_assert_msg(r.status == 200, "normalize: %ld %s", r.status,
+			      r.body);
+		ck_assert_msg(now_ms() - t0 < 2000, "normalize took %lld ms",
+			      now_ms() - t0);
+		gg_response_free(&r);
+	}
 	gg_post_json(&s, "/gradcheck", SMALL_CHECK, &r);
 	ck_assert_msg(r.status == 429, "%ld: %s", r.status, r.body);
 	ck_assert_str_eq(r.retry_after, "1");
