@@ -388,6 +388,20 @@ static enum MHD_Result req_dispatch(struct req *r)
 	return MHD_YES;
 }
 
+/* While stopping, new connections are closed at once. This replaces
+ * MHD_quiesce_daemon, which in libmicrohttpd 0.9.75 with a thread pool and
+ * epoll can race a busy polling thread removing the listen socket itself
+ * and abort the process ("Failed to remove listen FD from epoll set"). */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr,
+				 socklen_t addrlen)
+{
+	struct server *s = cls;
+
+	(void)addr;
+	(void)addrlen;
+	return atomic_load(&s->stopping) ? MHD_NO : MHD_YES;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 				 const char *url, const char *method,
 				 const char *version, const char *upload_data,
@@ -534,7 +548,7 @@ int server_start(const struct config *cfg, struct store *store,
 	if (v6)
 		flags |= MHD_USE_IPv6;
 	s->daemon = MHD_start_daemon(
-		flags, (uint16_t)cfg->port, NULL, NULL, on_access, s,
+		flags, (uint16_t)cfg->port, on_accept, s, on_access, s,
 		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->conn_timeout,
@@ -568,10 +582,7 @@ void server_stop(struct server *s, unsigned drain_ms)
 	if (!s)
 		return;
 	if (s->daemon) {
-		MHD_socket fd = MHD_quiesce_daemon(s->daemon);
-
-		if (fd != MHD_INVALID_SOCKET)
-			close(fd);
+		atomic_store(&s->stopping, true);
 		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += drain_ms / 1000;
 		until.tv_nsec += (long)(drain_ms % 1000) * 1000000L;

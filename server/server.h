@@ -5,6 +5,7 @@
 #define GRADGUARD_SERVER_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,8 @@ struct server {
 	unsigned port;                /* the bound port */
 	char url[96];                 /* "http://127.0.0.1:PORT" */
 	_Atomic uint64_t id_seq;      /* request id fallback counter */
+	_Atomic bool stopping;        /* set by server_stop: refuse new
+	                               * connections (accept policy) */
 	pthread_mutex_t idle_lock;    /* with idle: in-flight reached 0 */
 	pthread_cond_t idle;
 };
