@@ -1,6 +1,8 @@
 /* Second-moment condition numbers via symmetric eigenvalues; see condition.h. */
 #include "condition.h"
 
+#include "alloc.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdbool.h>
@@ -137,14 +139,14 @@ int condition_eigenvalues(double *a, size_t n, double *w)
 
 	if (n == 0)
 		return 0;
-	e = malloc(3 * n * sizeof(double));
+	e = gg_malloc(3 * n * sizeof(double));
 	if (!e)
 		return -1;
 	v = e + n;
 	p = v + n;
 	tridiagonalize(a, n, w, e, v, p);
 	rc = tridiagonal_ql(w, e, n) == 0 ? 0 : -2;
-	free(e);
+	gg_free(e);
 	qsort(w, n, sizeof(double), cmp_double);
 	return rc;
 }
@@ -161,7 +163,7 @@ enum cond_status condition_second_moment(const double *x, size_t rows,
 	*kappa = NAN;
 	if (used)
 		*used = 0;
-	a = calloc(d * d + 2 * d, sizeof(double));
+	a = gg_calloc(d * d + 2 * d, sizeof(double));
 	if (!a)
 		return COND_NOMEM;
 	z = a + d * d;
@@ -215,6 +217,6 @@ enum cond_status condition_second_moment(const double *x, size_t rows,
 	}
 	*kappa = hi / lo;
 out:
-	free(a);
+	gg_free(a);
 	return rc;
 }

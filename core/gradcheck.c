@@ -3,6 +3,8 @@
  * (Nocedal & Wright, Numerical Optimization, §8.1). */
 #include "gradcheck.h"
 
+#include "alloc.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -271,7 +273,7 @@ static enum gc_status engine_run(struct engine *e)
 	if (nt > e->n_chunks)
 		nt = e->n_chunks ? e->n_chunks : 1;
 	e->stride = (e->stride + 63) / 64 * 64;
-	e->mem = malloc(nt * e->stride);
+	e->mem = gg_malloc(nt * e->stride);
 	if (!e->mem)
 		return GC_ENOMEM;
 	atomic_init(&e->next, 0);
@@ -290,7 +292,7 @@ static enum gc_status engine_run(struct engine *e)
 	work_loop(&ws[0]);
 	for (size_t i = 1; i < started; i++)
 		pthread_join(ws[i].tid, NULL);
-	free(e->mem);
+	gg_free(e->mem);
 	e->mem = NULL;
 	st = (enum gc_status)atomic_load(&e->status);
 	if (st == GC_ESOURCE)
@@ -389,7 +391,7 @@ enum gc_status gradcheck_sample(const struct gc_block *blocks, size_t nb,
 	}
 	if (nb == 0 || k < nb || k > total)
 		return GC_EINVAL;
-	quota = malloc(nb * sizeof(*quota));
+	quota = gg_malloc(nb * sizeof(*quota));
 	if (!quota)
 		return GC_ENOMEM;
 	/* one each, the rest in proportion to the remaining sizes */
@@ -428,7 +430,7 @@ enum gc_status gradcheck_sample(const struct gc_block *blocks, size_t nb,
 			}
 		}
 	}
-	free(quota);
+	gg_free(quota);
 	return GC_OK;
 }
 

@@ -3,6 +3,8 @@
  * (softplus, log-sum-exp) that equal the course definitions exactly. */
 #include "mlp.h"
 
+#include "alloc.h"
+
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -264,8 +266,8 @@ struct mlp_cache *mlp_cache_new(const struct mlp *net, size_t m)
 	head = (2 * (L + 1)) * sizeof(double *) + (L + 2) * sizeof(size_t);
 	head = (head + sizeof(double) - 1) / sizeof(double) * sizeof(double);
 	size = head + nd * sizeof(double);
-	c = calloc(1, sizeof(*c));
-	blk = malloc(size);
+	c = gg_calloc(1, sizeof(*c));
+	blk = gg_malloc(size);
 	if (!c || !blk)
 		goto fail;
 	c->block = blk;
@@ -290,8 +292,8 @@ struct mlp_cache *mlp_cache_new(const struct mlp *net, size_t m)
 	c->da = d;
 	return c;
 fail:
-	free(blk);
-	free(c);
+	gg_free(blk);
+	gg_free(c);
 	return NULL;
 }
 
@@ -299,8 +301,8 @@ void mlp_cache_free(struct mlp_cache *c)
 {
 	if (!c)
 		return;
-	free(c->block);
-	free(c);
+	gg_free(c->block);
+	gg_free(c);
 }
 
 void mlp_forward(const struct mlp *net, const double *X, const double *Y,

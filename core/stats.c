@@ -3,6 +3,8 @@
  * with Chan, Golub & LeVeque's pairwise merge; never E[x^2] - E[x]^2. */
 #include "stats.h"
 
+#include "alloc.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -15,11 +17,11 @@ struct stats *stats_new(size_t n_features)
 
 	if (n_features == 0 || n_features > SIZE_MAX / 64)
 		return NULL;
-	s = malloc(sizeof(*s));
-	blk = calloc(n_features, sizeof(uint64_t) + 3 * sizeof(double));
+	s = gg_malloc(sizeof(*s));
+	blk = gg_calloc(n_features, sizeof(uint64_t) + 3 * sizeof(double));
 	if (!s || !blk) {
-		free(s);
-		free(blk);
+		gg_free(s);
+		gg_free(blk);
 		return NULL;
 	}
 	s->n_features = n_features;
@@ -47,8 +49,8 @@ void stats_free(struct stats *s)
 {
 	if (!s)
 		return;
-	free(s->count);
-	free(s);
+	gg_free(s->count);
+	gg_free(s);
 }
 
 void stats_reset(struct stats *s)

@@ -1,6 +1,8 @@
 /* Growable byte buffer with a cap; see buf.h. */
 #include "buf.h"
 
+#include "core/alloc.h"
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,15 +16,17 @@ void buf_init(struct buf *b, size_t max)
 	b->cap = 0;
 	b->max = max;
 	b->failed = false;
+	b->nomem = false;
 }
 
 void buf_free(struct buf *b)
 {
-	free(b->data);
+	gg_free(b->data);
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;
 	b->failed = false;
+	b->nomem = false;
 }
 
 int buf_reserve(struct buf *b, size_t n)
@@ -44,9 +48,11 @@ int buf_reserve(struct buf *b, size_t n)
 		ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
 	if (b->max && ncap > b->max + 1)
 		ncap = b->max + 1;
-	p = realloc(b->data, ncap);
-	if (!p)
+	p = gg_realloc(b->data, ncap);
+	if (!p) {
+		b->nomem = true;
 		goto fail;
+	}
 	b->data = p;
 	b->cap = ncap;
 	return 0;

@@ -12,13 +12,15 @@ struct buf {
 	size_t cap;     /* bytes allocated */
 	size_t max;     /* appends that would pass this fail; 0 means no cap */
 	bool failed;    /* sticky: an append failed (cap or out of memory) */
+	bool nomem;     /* the failure was an allocation, not the cap */
 };
 
 /* An empty buffer that refuses to grow past max bytes (0: unbounded). */
 void buf_init(struct buf *b, size_t max);
 /* Frees the storage; the buffer is empty and reusable afterwards. */
 void buf_free(struct buf *b);
-/* Ensures room for n more bytes. Returns 0, or -1 and sets failed. */
+/* Ensures room for n more bytes. Returns 0, or -1 and sets failed (and
+ * nomem when the allocation failed rather than the cap). */
 int buf_reserve(struct buf *b, size_t n);
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_puts(struct buf *b, const char *s);

@@ -4,6 +4,8 @@
  * client computed (source "vector"). See API.md. */
 #include "handler.h"
 
+#include "core/alloc.h"
+
 #include <float.h>
 #include <math.h>
 #include <stdarg.h>
@@ -313,9 +315,7 @@ static void finish(struct hres *res, const struct opts *o,
 	jw_init(&w, &res->body);
 	write_response(&w, o, oc, wn, t0);
 	if (res->body.failed)
-		problem_set(&res->problem, PROB_TOO_LARGE,
-			    "the response exceeds the configured limit of %zu bytes",
-			    res->body.max);
+		hres_body_failed(res);
 	else
 		res->status = 200;
 }
@@ -445,15 +445,15 @@ struct model {
 
 static void model_free(struct model *md)
 {
-	free(md->dims);
-	free(md->act);
-	free(md->X);
-	free(md->Y);
-	free(md->theta);
-	free(md->given);
-	free(md->blocks);
-	free(md->names);
-	free(md->allowed);
+	gg_free(md->dims);
+	gg_free(md->act);
+	gg_free(md->X);
+	gg_free(md->Y);
+	gg_free(md->theta);
+	gg_free(md->given);
+	gg_free(md->blocks);
+	gg_free(md->names);
+	gg_free(md->allowed);
 }
 
 static int keep_prob_ok(const cJSON *obj, const char *base, struct problem *p)
@@ -538,8 +538,8 @@ static int parse_network(const cJSON *body, const struct limits *lim,
 		goto out;
 	}
 	md->L = nd - 1;
-	md->dims = malloc(nd * sizeof(size_t));
-	md->act = malloc(md->L * sizeof(enum mlp_act));
+	md->dims = gg_malloc(nd * sizeof(size_t));
+	md->act = gg_malloc(md->L * sizeof(enum mlp_act));
 	if (!md->dims || !md->act) {
 		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory");
 		goto out;
@@ -596,7 +596,7 @@ static int parse_network(const cJSON *body, const struct limits *lim,
 	}
 	rc = 0;
 out:
-	free(d64);
+	gg_free(d64);
 	return rc;
 }
 
@@ -653,8 +653,8 @@ static int parse_data(const cJSON *body, const struct limits *lim,
 		}
 	}
 	md->m = m;
-	md->X = malloc(n0 * m * sizeof(double));
-	md->Y = malloc(nL * m * sizeof(double));
+	md->X = gg_malloc(n0 * m * sizeof(double));
+	md->Y = gg_malloc(nL * m * sizeof(double));
 	if (!md->X || !md->Y) {
 		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory");
 		goto out;
@@ -700,8 +700,8 @@ static int parse_data(const cJSON *body, const struct limits *lim,
 	}
 	rc = problem_is_set(p) ? -1 : 0;
 out:
-	free(X.v);
-	free(Y.v);
+	gg_free(X.v);
+	gg_free(Y.v);
 	return rc;
 }
 
@@ -751,7 +751,7 @@ static int parse_blocks(const cJSON *body, const char *key, const char *prefix,
 		} else {
 			memcpy(dst + bl->offset, mx.v, mx.rows * mx.cols * sizeof(double));
 		}
-		free(mx.v);
+		gg_free(mx.v);
 	}
 	return bad ? -1 : 0;
 }
@@ -761,9 +761,9 @@ static int layout_blocks(struct model *md, struct problem *p)
 	size_t nb = 2 * md->L;
 
 	md->nb = nb;
-	md->blocks = malloc(nb * sizeof(*md->blocks));
-	md->names = malloc(2 * nb * sizeof(*md->names));
-	md->allowed = malloc((nb + 1) * sizeof(*md->allowed));
+	md->blocks = gg_malloc(nb * sizeof(*md->blocks));
+	md->names = gg_malloc(2 * nb * sizeof(*md->names));
+	md->allowed = gg_malloc((nb + 1) * sizeof(*md->allowed));
 	if (!md->blocks || !md->names || !md->allowed) {
 		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory");
 		return -1;
@@ -852,7 +852,7 @@ static void handle_model(struct hctx *ctx, const cJSON *body, struct hres *res,
 	    parse_data(body, lim, &md, &wn, p) < 0)
 		goto out;
 	np = md.n_params;
-	md.theta = malloc(np * sizeof(double));
+	md.theta = gg_malloc(np * sizeof(double));
 	if (!md.theta) {
 		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory");
 		goto out;
@@ -864,7 +864,7 @@ static void handle_model(struct hctx *ctx, const cJSON *body, struct hres *res,
 	if (problem_is_set(p))
 		goto out;
 	if (given_grad) {
-		md.given = malloc(np * sizeof(double));
+		md.given = gg_malloc(np * sizeof(double));
 		if (!md.given) {
 			problem_set(p, PROB_OUT_OF_MEMORY, "out of memory");
 			goto out;
@@ -879,7 +879,7 @@ static void handle_model(struct hctx *ctx, const cJSON *body, struct hres *res,
 		size_t sz = (2 * np + 2 * n) * sizeof(double) + (3 * n + top) * sizeof(size_t) +
 			    md.nb * sizeof(struct gc_block_report) + n * sizeof(bool);
 
-		blk = malloc(sz);
+		blk = gg_malloc(sz);
 		if (!blk) {
 			problem_set(p, PROB_OUT_OF_MEMORY, "out of memory for %zu items", n);
 			goto out;
@@ -1002,7 +1002,7 @@ static void handle_model(struct hctx *ctx, const cJSON *body, struct hres *res,
 	finish(res, &o, &oc, &wn, t0);
 out:
 	mlp_cache_free(mc);
-	free(blk);
+	gg_free(blk);
 	model_free(&md);
 }
 
@@ -1024,10 +1024,10 @@ struct vpair {
 
 static void vpair_free(struct vpair *v)
 {
-	free(v->a);
-	free(v->n);
-	free(v->blocks);
-	free(v->names);
+	gg_free(v->a);
+	gg_free(v->n);
+	gg_free(v->blocks);
+	gg_free(v->names);
 }
 
 static int vector_flat(const cJSON *vec, const struct limits *lim,
@@ -1048,7 +1048,7 @@ static int vector_flat(const cJSON *vec, const struct limits *lim,
 	v->len = la;
 	v->nb = 1;
 	v->flat = true;
-	v->blocks = malloc(sizeof(*v->blocks));
+	v->blocks = gg_malloc(sizeof(*v->blocks));
 	if (!v->blocks) {
 		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory");
 		return -1;
@@ -1079,9 +1079,9 @@ static int vector_named(const cJSON *vec, const struct limits *lim,
 			    "%zu blocks exceed the limit of %zu", nb, max_blocks);
 		return -1;
 	}
-	v->names = malloc((nb + 1) * sizeof(*v->names));
-	v->blocks = malloc(nb * sizeof(*v->blocks));
-	ma = calloc(nb, sizeof(*ma));
+	v->names = gg_malloc((nb + 1) * sizeof(*v->names));
+	v->blocks = gg_malloc(nb * sizeof(*v->blocks));
+	ma = gg_calloc(nb, sizeof(*ma));
 	if (!v->names || !v->blocks || !ma) {
 		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory");
 		goto fail;
@@ -1110,8 +1110,8 @@ static int vector_named(const cJSON *vec, const struct limits *lim,
 			    lim->max_parameters);
 		goto fail;
 	}
-	v->a = malloc(total * sizeof(double));
-	v->n = malloc(total * sizeof(double));
+	v->a = gg_malloc(total * sizeof(double));
+	v->n = gg_malloc(total * sizeof(double));
 	if (!v->a || !v->n) {
 		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory");
 		goto fail;
@@ -1137,20 +1137,20 @@ static int vector_named(const cJSON *vec, const struct limits *lim,
 		} else {
 			memcpy(v->n + v->blocks[b].offset, mn.v, mn.rows * mn.cols * sizeof(double));
 		}
-		free(mn.v);
+		gg_free(mn.v);
 	}
 	if (bad)
 		goto fail;
 	v->len = total;
 	v->nb = nb;
 	for (b = 0; b < nb; b++)
-		free(ma[b].v);
-	free(ma);
+		gg_free(ma[b].v);
+	gg_free(ma);
 	return 0;
 fail:
 	for (b = 0; ma && b < nb; b++)
-		free(ma[b].v);
-	free(ma);
+		gg_free(ma[b].v);
+	gg_free(ma);
 	return -1;
 }
 
@@ -1188,7 +1188,7 @@ static void handle_vector(struct hctx *ctx, const cJSON *body,
 		 vector_flat(vec, ctx->limits, &v, p)) < 0)
 		goto out;
 	top = o.top < v.len ? o.top : v.len;
-	mem = malloc((3 * v.len + top) * sizeof(size_t) +
+	mem = gg_malloc((3 * v.len + top) * sizeof(size_t) +
 		     v.nb * sizeof(struct gc_block_report));
 	if (!mem) {
 		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory");
@@ -1218,7 +1218,7 @@ static void handle_vector(struct hctx *ctx, const cJSON *body,
 	oc.numeric = v.n;
 	finish(res, &o, &oc, &wn, t0);
 out:
-	free(mem);
+	gg_free(mem);
 	vpair_free(&v);
 }
 
@@ -1259,7 +1259,7 @@ static int oracle_blocks(const cJSON *body, const struct limits *lim, size_t n,
 			    "needs 1 to %zu blocks, got %zu", max_blocks, k);
 		return -1;
 	}
-	bl = malloc((arr ? k : 1) * sizeof(*bl));
+	bl = gg_malloc((arr ? k : 1) * sizeof(*bl));
 	if (!bl) {
 		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory");
 		return -1;
@@ -1287,7 +1287,7 @@ static int oracle_blocks(const cJSON *body, const struct limits *lim, size_t n,
 		cols = ns == 2 ? (size_t)shape[1] : 1;
 		if (ns == 2)
 			*flat = false;
-		free(shape);
+		gg_free(shape);
 		for (size_t j = 0; j < k; j++)
 			if (strcmp(bl[j].name, name) == 0) {
 				problem_add(p, PROB_INVALID, ptr, "block name '%s' repeats", name);
@@ -1311,7 +1311,7 @@ static int oracle_blocks(const cJSON *body, const struct limits *lim, size_t n,
 	*nb = k;
 	return 0;
 fail:
-	free(bl);
+	gg_free(bl);
 	return -1;
 }
 
@@ -1401,7 +1401,7 @@ static void handle_oracle(struct hctx *ctx, const cJSON *body, struct hres *res,
 		size_t sz = 2 * n * sizeof(double) + (3 * n + top) * sizeof(size_t) +
 			    nb * sizeof(struct gc_block_report) + n * sizeof(bool);
 
-		blk = malloc(sz);
+		blk = gg_malloc(sz);
 		if (!blk) {
 			problem_set(p, PROB_OUT_OF_MEMORY, "out of memory for %zu items", n);
 			goto out;
@@ -1487,10 +1487,10 @@ static void handle_oracle(struct hctx *ctx, const cJSON *body, struct hres *res,
 	finish(res, &o, &oc, &wn, t0);
 out:
 	oracle_free(orc);
-	free(blk);
-	free(blocks);
-	free(theta);
-	free(grad);
+	gg_free(blk);
+	gg_free(blocks);
+	gg_free(theta);
+	gg_free(grad);
 }
 
 /* ---- entry point ----------------------------------------------------------------- */

@@ -18,6 +18,17 @@ void hres_free(struct hres *res)
 	buf_free(&res->body);
 }
 
+void hres_body_failed(struct hres *res)
+{
+	if (res->body.nomem)
+		problem_set(&res->problem, PROB_OUT_OF_MEMORY,
+			    "out of memory writing the response");
+	else
+		problem_set(&res->problem, PROB_TOO_LARGE,
+			    "the response exceeds the limit max_response = %zu bytes",
+			    res->body.max);
+}
+
 uint64_t clock_now_ns(void)
 {
 	struct timespec ts;

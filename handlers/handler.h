@@ -46,6 +46,10 @@ typedef void handler_fn(struct hctx *ctx, const cJSON *body, struct hres *res);
 void hres_init(struct hres *res, size_t max_response);
 void hres_free(struct hres *res);
 
+/* Sets res's problem after res->body failed: 503 out-of-memory when an
+ * allocation failed, else 413 (the body passed max_response). */
+void hres_body_failed(struct hres *res);
+
 /* Current CLOCK_MONOTONIC time in nanoseconds. */
 uint64_t clock_now_ns(void);
 /* True once ctx's deadline has passed. */

@@ -3,6 +3,8 @@
  * are generated one layer at a time and written straight into the body. */
 #include "handler.h"
 
+#include "core/alloc.h"
+
 #include <float.h>
 #include <inttypes.h>
 #include <math.h>
@@ -130,7 +132,7 @@ static int parse_request(const struct limits *lim, const cJSON *body,
 		goto out;
 
 	q->n_layers = nd - 1;
-	q->dims = malloc(nd * sizeof *q->dims);
+	q->dims = gg_malloc(nd * sizeof *q->dims);
 	if (!q->dims) {
 		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory");
 		goto out;
@@ -156,7 +158,7 @@ static int parse_request(const struct limits *lim, const cJSON *body,
 	}
 	rc = 0;
 out:
-	free(dims);
+	gg_free(dims);
 	return rc;
 }
 
@@ -338,10 +340,10 @@ void handle_init(struct hctx *ctx, const cJSON *body, struct hres *res)
 	}
 	if (q.diagnose)
 		dwsize = diag_work_size(q.dims, L, q.batch);
-	mem = malloc(((q.diagnose ? total : maxblock) + owsize + dwsize + maxw +
+	mem = gg_malloc(((q.diagnose ? total : maxblock) + owsize + dwsize + maxw +
 		      4 * L) * sizeof *mem);
-	wl = malloc(L * sizeof *wl);
-	rng = malloc(sizeof *rng);
+	wl = gg_malloc(L * sizeof *wl);
+	rng = gg_malloc(sizeof *rng);
 	if (!mem || !wl || !rng) {
 		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory for %zu parameters",
 			    total);
@@ -418,21 +420,15 @@ void handle_init(struct hctx *ctx, const cJSON *body, struct hres *res)
 	}
 	jw_obj_end(&w);
 	if (res->body.failed) {
-		if (res->body.max && res->body.len + 64 >= res->body.max)
-			problem_set(p, PROB_TOO_LARGE,
-				    "the response exceeds the limit max_response = %zu",
-				    res->body.max);
-		else
-			problem_set(p, PROB_OUT_OF_MEMORY,
-				    "out of memory writing the response");
+		hres_body_failed(res);
 		goto out;
 	}
 	res->status = 200;
 out:
 	if (problem_is_set(p))
 		buf_free(&res->body);
-	free(rng);
-	free(wl);
-	free(mem);
-	free(q.dims);
+	gg_free(rng);
+	gg_free(wl);
+	gg_free(mem);
+	gg_free(q.dims);
 }

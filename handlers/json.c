@@ -3,6 +3,8 @@
  * exactly (Grisu3 shortest digits with a printf fallback). */
 #include "json.h"
 
+#include "core/alloc.h"
+
 #include <float.h>
 #include <inttypes.h>
 #include <math.h>
@@ -896,7 +898,7 @@ int json_as_vector(const cJSON *node, const char *ptr, size_t max_len,
 	len = array_of(node, ptr, "numbers", max_len, p);
 	if (len == 0)
 		return -1;
-	v = malloc(len * sizeof(*v));
+	v = gg_malloc(len * sizeof(*v));
 	if (!v)
 		return out_of_memory(p, ptr);
 	cJSON_ArrayForEach(it, node) {
@@ -911,7 +913,7 @@ int json_as_vector(const cJSON *node, const char *ptr, size_t max_len,
 			break;
 	}
 	if (bad) {
-		free(v);
+		gg_free(v);
 		return -1;
 	}
 	*out = v;
@@ -952,7 +954,7 @@ int json_get_int_vector(const cJSON *obj, const char *base, const char *key,
 	len = array_of(node, ptr, "integers", max_len, p);
 	if (len == 0)
 		return -1;
-	v = malloc(len * sizeof(*v));
+	v = gg_malloc(len * sizeof(*v));
 	if (!v)
 		return out_of_memory(p, ptr);
 	cJSON_ArrayForEach(it, node) {
@@ -964,7 +966,7 @@ int json_get_int_vector(const cJSON *obj, const char *base, const char *key,
 		}
 	}
 	if (bad) {
-		free(v);
+		gg_free(v);
 		return -1;
 	}
 	*out = v;
@@ -1022,7 +1024,7 @@ int json_as_matrix(const cJSON *node, const char *ptr, unsigned flags,
 				    rows, cols, rows * cols, max_elements);
 		return -1;
 	}
-	v = malloc(rows * cols * sizeof(*v));
+	v = gg_malloc(rows * cols * sizeof(*v));
 	if (!v)
 		return out_of_memory(p, ptr);
 	if (flat) {
@@ -1083,7 +1085,7 @@ int json_as_matrix(const cJSON *node, const char *ptr, unsigned flags,
 	}
 out:
 	if (bad) {
-		free(v);
+		gg_free(v);
 		return -1;
 	}
 	m->v = v;

@@ -2,7 +2,7 @@
  * range and finiteness checks that name the exact JSON Pointer in a problem,
  * and writes JSON text (numbers that round-trip exactly) into a struct buf.
  * No other code walks cJSON request trees.  Ownership: getters that return
- * arrays hand the caller a malloc'd block (free() it); strings are borrowed
+ * arrays hand the caller a malloc'd block (gg_free() it, core/alloc.h); strings are borrowed
  * from the tree and live as long as it does. */
 #ifndef GRADGUARD_JSON_H
 #define GRADGUARD_JSON_H
@@ -93,7 +93,7 @@ int json_get_int_vector(const cJSON *obj, const char *base, const char *key,
 			unsigned flags, size_t max_len, int64_t lo, int64_t hi,
 			int64_t **out, size_t *n, struct problem *p);
 
-/* A dense matrix, row-major, owned by the caller (free(m->v)). */
+/* A dense matrix, row-major, owned by the caller (gg_free(m->v)). */
 struct json_matrix {
 	double *v;
 	size_t rows, cols;

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "core/condition.h"
+
+#include "core/alloc.h"
 #include "core/matrix.h"
 #include "core/stats.h"
 #include "handler.h"
@@ -126,14 +128,14 @@ static int parse(const cJSON *body, const struct limits *lim,
 		rq->n = m.rows;
 		rq->d = m.cols;
 	} else {
-		rq->x = malloc(m.rows * m.cols * sizeof(double));
+		rq->x = gg_malloc(m.rows * m.cols * sizeof(double));
 		if (!rq->x) {
-			free(m.v);
+			gg_free(m.v);
 			problem_set(p, PROB_OUT_OF_MEMORY, "out of memory");
 			return -1;
 		}
 		mat_transpose(m.v, m.rows, m.cols, rq->x);
-		free(m.v);
+		gg_free(m.v);
 		rq->n = m.cols;
 		rq->d = m.rows;
 	}
@@ -358,7 +360,7 @@ void handle_normalize(struct hctx *ctx, const cJSON *body, struct hres *res)
 	if (!st)
 		goto out;
 
-	scale = malloc(rq.d * (2 * sizeof(double) + sizeof(bool)));
+	scale = gg_malloc(rq.d * (2 * sizeof(double) + sizeof(bool)));
 	if (!scale) {
 		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory");
 		goto out;
@@ -424,13 +426,11 @@ void handle_normalize(struct hctx *ctx, const cJSON *body, struct hres *res)
 	jw_arr_end(&w);
 	jw_obj_end(&w);
 	if (res->body.failed)
-		problem_set(p, PROB_TOO_LARGE,
-			    "the response exceeds the limit of %zu bytes",
-			    ctx->limits->max_response);
+		hres_body_failed(res);
 	else
 		res->status = 200;
 out:
-	free(scale);
+	gg_free(scale);
 	stats_free(st);
-	free(rq.x);
+	gg_free(rq.x);
 }

@@ -6,6 +6,8 @@
  * easy handle with its own request and capped answer buffer. */
 #include "oracle.h"
 
+#include "core/alloc.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <netinet/in.h>
@@ -600,7 +602,7 @@ static int conn_finish(struct oracle *o, struct conn *c, CURLcode rc,
 		}
 	}
 out:
-	free(v);
+	gg_free(v);
 	cJSON_Delete(root);
 	return st;
 }
@@ -807,7 +809,7 @@ enum oracle_status oracle_new(const struct oracle_opts *opts,
 		snprintf(err, errlen, "libcurl failed to initialize");
 		return ORACLE_ECONFIG;
 	}
-	o = calloc(1, sizeof(*o));
+	o = gg_calloc(1, sizeof(*o));
 	if (!o) {
 		snprintf(err, errlen, "out of memory");
 		return ORACLE_ENOMEM;
@@ -867,7 +869,7 @@ void oracle_free(struct oracle *o)
 		curl_multi_cleanup(o->multi);
 	curl_slist_free_all(o->headers);
 	curl_url_cleanup(o->url);
-	free(o);
+	gg_free(o);
 }
 
 void oracle_source(struct oracle *o, struct gc_source *s)

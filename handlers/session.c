@@ -1,6 +1,8 @@
 /* Session ids, keys, store problems and statistics output; see session.h. */
 #include "session.h"
 
+#include "core/alloc.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,7 +132,7 @@ int session_write_stats(struct jw *w, const char *id, const struct stats *st,
 			const double *scale)
 {
 	size_t d = st->n_features;
-	double *tmp = malloc(2 * d * sizeof(double));
+	double *tmp = gg_malloc(2 * d * sizeof(double));
 	uint64_t n;
 
 	if (!tmp)
@@ -162,7 +164,7 @@ int session_write_stats(struct jw *w, const char *id, const struct stats *st,
 	}
 	jw_key(w, "scale");
 	jw_double_array(w, scale, d);
-	free(tmp);
+	gg_free(tmp);
 	return 0;
 }
 

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 
 #include "core/stats.h"
+
+#include "core/alloc.h"
 #include "handler.h"
 #include "json.h"
 #include "session.h"
@@ -42,7 +44,7 @@ static int path_key(const struct hctx *ctx, char *key, size_t n,
 /* The response body shared by GET and PUT. */
 static void write_session(struct hres *res, const char *id,
 			  const struct stats *st,
-			  const struct session_meta *meta, size_t max_response)
+			  const struct session_meta *meta)
 {
 	char t[40];
 	struct jw w;
@@ -61,9 +63,7 @@ static void write_session(struct hres *res, const char *id,
 	jw_string(&w, t);
 	jw_obj_end(&w);
 	if (res->body.failed)
-		problem_set(&res->problem, PROB_TOO_LARGE,
-			    "the response exceeds the limit of %zu bytes",
-			    max_response);
+		hres_body_failed(res);
 }
 
 /* GET /sessions/{id}: 200 with session, n_samples_seen, n_features, mean,
@@ -83,7 +83,7 @@ void handle_session_get(struct hctx *ctx, const cJSON *body, struct hres *res)
 		session_store_problem(&res->problem, rc, ctx->param, "");
 		return;
 	}
-	write_session(res, ctx->param, st, &meta, ctx->limits->max_response);
+	write_session(res, ctx->param, st, &meta);
 	res->status = 200;
 	stats_free(st);
 }
@@ -119,7 +119,7 @@ static int read_counts(const cJSON *body, size_t d, size_t max_len,
 		count[j] = (uint64_t)vs[j];
 	rc = 0;
 out:
-	free(vs);
+	gg_free(vs);
 	return rc;
 }
 
@@ -170,8 +170,8 @@ static struct stats *parse_put(const cJSON *body, const struct limits *lim,
 		}
 	}
 out:
-	free(mean);
-	free(var);
+	gg_free(mean);
+	gg_free(var);
 	if (problem_is_set(p)) {
 		stats_free(st);
 		st = NULL;
@@ -206,7 +206,7 @@ void handle_session_put(struct hctx *ctx, const cJSON *body, struct hres *res)
 		session_store_problem(&res->problem, rc, ctx->param, "");
 		goto out;
 	}
-	write_session(res, ctx->param, st, &meta, ctx->limits->max_response);
+	write_session(res, ctx->param, st, &meta);
 	res->status = created ? 201 : 200;
 	if (created)
 		snprintf(res->location, sizeof(res->location), "/sessions/%s",

@@ -2,6 +2,8 @@
  * auth.h. */
 #include "auth.h"
 
+#include "core/alloc.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,8 +175,8 @@ void auth_free(struct auth *a)
 	/* the digests are not the keys, but leave nothing behind anyway */
 	if (a->keys)
 		memset(a->keys, 0, a->n * sizeof(*a->keys));
-	free(a->keys);
-	free(a);
+	gg_free(a->keys);
+	gg_free(a);
 }
 
 size_t auth_count(const struct auth *a)
@@ -194,7 +196,7 @@ int auth_parse(const char *text, size_t len, const char *what,
 	size_t pos = 0, line = 0;
 
 	*out = NULL;
-	a = calloc(1, sizeof(*a));
+	a = gg_calloc(1, sizeof(*a));
 	if (!a)
 		goto nomem;
 	while (pos < len) {
@@ -229,7 +231,7 @@ int auth_parse(const char *text, size_t len, const char *what,
 				 what, AUTH_KEYS_MAX);
 			goto fail;
 		}
-		k = realloc(a->keys, (a->n + 1) * sizeof(*a->keys));
+		k = gg_realloc(a->keys, (a->n + 1) * sizeof(*a->keys));
 		if (!k)
 			goto nomem;
 		a->keys = k;
@@ -267,7 +269,7 @@ int auth_load(const char *path, struct auth **out, char *err, size_t errlen)
 			 strerror(errno));
 		goto out;
 	}
-	text = malloc(cap + 1);
+	text = gg_malloc(cap + 1);
 	if (!text) {
 		snprintf(err, errlen, "API keys file %s: out of memory", path);
 		goto out;
@@ -286,7 +288,7 @@ int auth_load(const char *path, struct auth **out, char *err, size_t errlen)
 out:
 	if (text) {
 		memset(text, 0, len);
-		free(text);
+		gg_free(text);
 	}
 	if (f)
 		fclose(f);

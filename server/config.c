@@ -38,6 +38,10 @@ static const struct option_def options[] = {
 	NUM("connection-timeout", OPT_UINT, conn_timeout, 1, 3600, "SECONDS",
 	    "idle connections (slow or stalled clients) are cut after this "
 	    "(default 30)"),
+	NUM("max-connections-per-ip", OPT_UINT, max_conn_per_ip, 0, 65535, "N",
+	    "connections open at once from one client address; keep 0 behind "
+	    "a load balancer, where all share its address (default 0: no "
+	    "limit)"),
 	{"store", OPT_STR, OFF(store), CONFIG_STR_MAX, 0, 0, "URL",
 	 "session store: memory:, sqlite:PATH or "
 	 "redis://HOST:PORT[/DB][?ttl=SECONDS] "

@@ -21,6 +21,7 @@ struct config {
 	unsigned workers;        /* compute pool */
 	unsigned queue;          /* bounded work queue: jobs waiting */
 	unsigned conn_timeout;   /* seconds of silence before a connection is cut */
+	unsigned max_conn_per_ip; /* open connections from one address; 0: any */
 	char store[CONFIG_STR_MAX];
 	uint32_t session_ttl;    /* seconds; 0: sessions never expire */
 	char api_keys_file[CONFIG_STR_MAX]; /* "": no authentication */

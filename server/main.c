@@ -8,6 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+
+#include "core/alloc.h"
 #include "handlers/store.h"
 #include "server/config.h"
 #include "server/log.h"
@@ -77,7 +80,11 @@ int main(int argc, char **argv)
 	char err[1024];
 	unsigned drain_ms;
 	int sig = 0, rc = 1;
+	/* cJSON's allocations go through core/alloc.h too; the hooks are
+	 * process-global, so they are set once, before any thread starts. */
+	cJSON_Hooks hooks = { .malloc_fn = gg_malloc, .free_fn = gg_free };
 
+	cJSON_InitHooks(&hooks);
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);

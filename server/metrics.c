@@ -1,6 +1,8 @@
 /* Prometheus counters and histograms; see metrics.h. */
 #include "metrics.h"
 
+#include "core/alloc.h"
+
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,13 +44,13 @@ struct metrics {
 
 struct metrics *metrics_new(const struct route *table, size_t n)
 {
-	struct metrics *m = calloc(1, sizeof(*m));
+	struct metrics *m = gg_calloc(1, sizeof(*m));
 
 	if (!m)
 		return NULL;
-	m->label_of_row = calloc(n ? n : 1, sizeof(int));
+	m->label_of_row = gg_calloc(n ? n : 1, sizeof(int));
 	if (!m->label_of_row) {
-		free(m);
+		gg_free(m);
 		return NULL;
 	}
 	m->n_rows = n;
@@ -70,8 +72,8 @@ void metrics_free(struct metrics *m)
 {
 	if (!m)
 		return;
-	free(m->label_of_row);
-	free(m);
+	gg_free(m->label_of_row);
+	gg_free(m);
 }
 
 static size_t method_index(const char *method)

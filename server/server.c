@@ -17,6 +17,7 @@
 
 #include <microhttpd.h>
 
+#include "core/alloc.h"
 #include "handlers/json.h"
 #include "auth.h"
 #include "log.h"
@@ -25,7 +26,6 @@
 #include "routes.h"
 #include "workers.h"
 
-/* Idle connections are closed after this many seconds (slow clients). */
 /* Connections open at once, over all polling threads. */
 #define SERVER_CONN_LIMIT 1024u
 /* MHD's per-connection pool: request headers and the read buffer. */
@@ -103,13 +103,13 @@ static void req_free(struct req *r)
 		return;
 	buf_free(&r->body);
 	hres_free(&r->res);
-	free(r);
+	gg_free(r);
 }
 
 static struct req *req_new(struct server *s, struct MHD_Connection *conn,
 			   const char *method)
 {
-	struct req *r = calloc(1, sizeof(*r));
+	struct req *r = gg_calloc(1, sizeof(*r));
 	const char *id;
 
 	if (!r)
@@ -149,9 +149,7 @@ static enum MHD_Result req_send(struct req *r)
 
 	buf_init(&out, 0);
 	if (!problem_is_set(&r->res.problem) && r->res.body.failed)
-		problem_set(&r->res.problem, PROB_TOO_LARGE,
-			    "the response would exceed max_response (%zu "
-			    "bytes)", r->srv->cfg->limits.max_response);
+		hres_body_failed(&r->res);
 	if (problem_is_set(&r->res.problem)) {
 		status = problem_status(r->res.problem.kind);
 		reply_problem(&out, &r->res.problem, r->id);
@@ -164,7 +162,7 @@ static enum MHD_Result req_send(struct req *r)
 		data = buf_detach(&r->res.body, &len);
 	}
 	if (status == 204 || !data) {
-		free(data);
+		gg_free(data);
 		data = NULL;
 		len = 0;
 		resp = MHD_create_response_from_buffer(0, (void *)"",
@@ -174,7 +172,7 @@ static enum MHD_Result req_send(struct req *r)
 						       MHD_RESPMEM_MUST_FREE);
 	}
 	if (!resp) {
-		free(data);
+		gg_free(data);
 		return MHD_NO;
 	}
 	if (status != 204)
@@ -515,7 +513,7 @@ int server_start(const struct config *cfg, struct store *store,
 		snprintf(err, errlen, "bad bind address '%s'", cfg->bind);
 		return -1;
 	}
-	s = calloc(1, sizeof(*s));
+	s = gg_calloc(1, sizeof(*s));
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -553,6 +551,10 @@ int server_start(const struct config *cfg, struct store *store,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg->conn_timeout,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)SERVER_CONN_LIMIT,
+		/* counted once for the whole thread pool; 0 is MHD's "no
+		 * limit"; a connection over it is closed at accept */
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		(unsigned int)cfg->max_conn_per_ip,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_CONN_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 		/* one thread: no pool (MHD warns about a pool of 1) */
@@ -605,5 +607,5 @@ void server_stop(struct server *s, unsigned drain_ms)
 	auth_free(s->auth);
 	pthread_cond_destroy(&s->idle);
 	pthread_mutex_destroy(&s->idle_lock);
-	free(s);
+	gg_free(s);
 }

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "core/stats.h"
+
+#include "core/alloc.h"
 #include "server/store_impl.h"
 
 struct entry {
@@ -57,7 +59,7 @@ static void maybe_grow(struct store_memory *m)
 
 	if (m->n < m->n_buckets)
 		return;
-	b = calloc(nb, sizeof(*b));
+	b = gg_calloc(nb, sizeof(*b));
 	if (!b)
 		return;
 	for (size_t i = 0; i < m->n_buckets; i++) {
@@ -69,7 +71,7 @@ static void maybe_grow(struct store_memory *m)
 			b[e->hash & (nb - 1)] = e;
 		}
 	}
-	free(m->buckets);
+	gg_free(m->buckets);
 	m->buckets = b;
 	m->n_buckets = nb;
 }
@@ -84,7 +86,7 @@ static enum store_status insert(struct store_memory *m, struct entry **slot,
 
 	if (m->base.max_sessions && m->n >= m->base.max_sessions)
 		return STORE_FULL;
-	e = malloc(sizeof(*e) + len + 1);
+	e = gg_malloc(sizeof(*e) + len + 1);
 	if (!e)
 		return STORE_NOMEM;
 	memcpy(e->key, key, len + 1);
@@ -234,7 +236,7 @@ static enum store_status mem_del(struct store *s, const char *key)
 		*slot = e->next;
 		m->n--;
 		stats_free(e->st);
-		free(e);
+		gg_free(e);
 		rc = STORE_OK;
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -269,12 +271,12 @@ static void mem_close(struct store *s)
 		for (; e; e = next) {
 			next = e->next;
 			stats_free(e->st);
-			free(e);
+			gg_free(e);
 		}
 	}
-	free(m->buckets);
+	gg_free(m->buckets);
 	pthread_mutex_destroy(&m->lock);
-	free(m);
+	gg_free(m);
 }
 
 static const struct store_ops memory_ops = {
@@ -291,13 +293,13 @@ static const struct store_ops memory_ops = {
 int store_memory_open(size_t max_sessions, struct store **out, char *err,
 		      size_t errlen)
 {
-	struct store_memory *m = calloc(1, sizeof(*m));
+	struct store_memory *m = gg_calloc(1, sizeof(*m));
 
 	*out = NULL;
 	if (!m)
 		goto nomem;
 	m->n_buckets = 64;
-	m->buckets = calloc(m->n_buckets, sizeof(*m->buckets));
+	m->buckets = gg_calloc(m->n_buckets, sizeof(*m->buckets));
 	if (!m->buckets)
 		goto nomem;
 	if (pthread_mutex_init(&m->lock, NULL) != 0)
@@ -308,8 +310,8 @@ int store_memory_open(size_t max_sessions, struct store **out, char *err,
 	return 0;
 nomem:
 	if (m)
-		free(m->buckets);
-	free(m);
+		gg_free(m->buckets);
+	gg_free(m);
 	snprintf(err, errlen, "memory store: out of memory");
 	return -1;
 }

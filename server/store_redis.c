@@ -3,6 +3,8 @@
  * set, merges done atomically by a Lua script; a pool of hiredis links. */
 #include "server/store_redis.h"
 
+#include "core/alloc.h"
+
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -333,7 +335,7 @@ static redisReply *run_script(struct conn *c, int i, int nkeys, int n,
 static char *session_key(const char *key, size_t *len)
 {
 	size_t kl = strlen(key), pl = sizeof(key_prefix) - 1;
-	char *k = malloc(pl + kl + 1);
+	char *k = gg_malloc(pl + kl + 1);
 
 	if (!k)
 		return NULL;
@@ -369,7 +371,7 @@ static unsigned char *encode(const struct stats *st, size_t *len)
 	unsigned char *b;
 
 	*len = st->n_features * RD_FEATURE_BYTES;
-	b = malloc(*len);
+	b = gg_malloc(*len);
 	if (!b)
 		return NULL;
 	for (size_t j = 0; j < st->n_features; j++) {
@@ -528,8 +530,8 @@ static enum store_status do_write(struct store_redis *q, struct conn *c,
 out:
 	if (r)
 		freeReplyObject(r);
-	free(hkey);
-	free(blob);
+	gg_free(hkey);
+	gg_free(blob);
 	return rc;
 }
 
@@ -599,7 +601,7 @@ static enum store_status do_get(struct store_redis *q, struct conn *c,
 out:
 	if (r)
 		freeReplyObject(r);
-	free(hkey);
+	gg_free(hkey);
 	return rc;
 }
 
@@ -638,7 +640,7 @@ static enum store_status do_del(struct store_redis *q, struct conn *c,
 out:
 	if (r)
 		freeReplyObject(r);
-	free(hkey);
+	gg_free(hkey);
 	return rc;
 }
 
@@ -704,7 +706,7 @@ static void rd_close(struct store *s)
 		conn_free(&q->conns[i]);
 	pthread_cond_destroy(&q->freed);
 	pthread_mutex_destroy(&q->lock);
-	free(q);
+	gg_free(q);
 }
 
 static const struct store_ops redis_ops = {
@@ -796,7 +798,7 @@ int store_redis_open(const char *spec, size_t max_sessions,
 	char msg[256];
 
 	*out = NULL;
-	q = calloc(1, sizeof(*q));
+	q = gg_calloc(1, sizeof(*q));
 	if (!q) {
 		snprintf(err, errlen, "redis: out of memory");
 		return -1;

@@ -12,6 +12,8 @@
 #include <sqlite3.h>
 
 #include "core/stats.h"
+
+#include "core/alloc.h"
 #include "server/store_impl.h"
 
 /* Connections in the pool: worker threads beyond this wait for one. */
@@ -133,7 +135,7 @@ static unsigned char *encode(const struct stats *st, size_t *len)
 	unsigned char *b;
 
 	*len = st->n_features * SQ_FEATURE_BYTES;
-	b = malloc(*len);
+	b = gg_malloc(*len);
 	if (!b)
 		return NULL;
 	for (size_t j = 0; j < st->n_features; j++) {
@@ -254,7 +256,7 @@ static enum store_status upsert(struct conn *c, const char *key,
 	rc = run(s);
 out:
 	sqlite3_clear_bindings(s);
-	free(blob);
+	gg_free(blob);
 	return rc;
 }
 
@@ -432,7 +434,7 @@ static void sq_close(struct store *s)
 		conn_close(&q->conns[i]);
 	pthread_cond_destroy(&q->freed);
 	pthread_mutex_destroy(&q->lock);
-	free(q);
+	gg_free(q);
 }
 
 static const struct store_ops sqlite_ops = {
@@ -518,7 +520,7 @@ int store_sqlite_open(const char *path, size_t max_sessions,
 	*out = NULL;
 	if (!in_memory && make_parent(path, err, errlen) != 0)
 		return -1;
-	q = calloc(1, sizeof(*q));
+	q = gg_calloc(1, sizeof(*q));
 	if (!q) {
 		snprintf(err, errlen, "sqlite: out of memory");
 		return -1;

@@ -1,6 +1,8 @@
 /* Bounded job queue served by a thread pool; see workers.h. */
 #include "workers.h"
 
+#include "core/alloc.h"
+
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -54,14 +56,14 @@ int workers_start(unsigned n, size_t queue_max, struct workers **out)
 	*out = NULL;
 	if (n == 0 || queue_max == 0)
 		return -1;
-	w = calloc(1, sizeof(*w));
+	w = gg_calloc(1, sizeof(*w));
 	if (!w)
 		return -1;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
 	w->cap = queue_max;
-	w->ring = calloc(queue_max, sizeof(*w->ring));
-	w->threads = calloc(n, sizeof(*w->threads));
+	w->ring = gg_calloc(queue_max, sizeof(*w->ring));
+	w->threads = gg_calloc(n, sizeof(*w->threads));
 	if (!w->ring || !w->threads)
 		goto fail;
 	for (; w->n_threads < n; w->n_threads++)
@@ -122,7 +124,7 @@ void workers_stop(struct workers *w)
 		pthread_join(w->threads[i], NULL);
 	pthread_cond_destroy(&w->wake);
 	pthread_mutex_destroy(&w->lock);
-	free(w->threads);
-	free(w->ring);
-	free(w);
+	gg_free(w->threads);
+	gg_free(w->ring);
+	gg_free(w);
 }
