@@ -322,6 +322,18 @@ static void finish(struct hres *res, const struct opts *o,
 
 /* Noise-floor warning: a centered difference carries rounding noise of
  * about |J| eps_machine / epsilon (Nocedal & Wright §8.1). */
+/* Root mean square of v[0..n), scaled by max |v| so it cannot overflow. */
+static double rms(const double *v, size_t n)
+{
+	double s = 0, mx = 0;
+
+	for (size_t t = 0; t < n; t++)
+		mx = fmax(mx, fabs(v[t]));
+	for (size_t t = 0; t < n && mx > 0; t++)
+		s += (v[t] / mx) * (v[t] / mx);
+	return n ? mx * sqrt(s / (double)n) : 0;
+}
+
 static void warn_noise(struct warnings *wn, const struct opts *o,
 		       const struct gc_report *r, double J, double typical)
 {
@@ -977,15 +989,7 @@ static void handle_model(struct hctx *ctx, const cJSON *body, struct hres *res,
 		warn(&wn, "%zu checked %s moved a ReLU/leaky-ReLU input across 0 (a kink): "
 		     "there the finite difference is not a valid reference (see \"kink\" in worst)",
 		     oc.rep.kinks, o.mode == CHECK_DIRECTIONS ? "directions" : "coordinates");
-	{
-		double s = 0, mx = 0;
-
-		for (size_t t = 0; t < n; t++)
-			mx = fmax(mx, fabs(ana[t]));
-		for (size_t t = 0; t < n && mx > 0; t++)
-			s += (ana[t] / mx) * (ana[t] / mx);
-		warn_noise(&wn, &o, &oc.rep, mc->cost, n ? mx * sqrt(s / (double)n) : 0);
-	}
+	warn_noise(&wn, &o, &oc.rep, mc->cost, rms(ana, n));
 	oc.blocks = md.blocks;
 	oc.nb = md.nb;
 	oc.directions = o.mode == CHECK_DIRECTIONS;
@@ -1462,16 +1466,8 @@ static void handle_oracle(struct hctx *ctx, const cJSON *body, struct hres *res,
 	oc.rep.worst = worst;
 	gradcheck_compare(ana, num, kink, bidx, pos, n, nb, &o.th, o.top, &oc.rep);
 	oc.has_cost = oracle_base_cost(orc, &J);
-	{
-		double s = 0, mx = 0;
-
-		for (size_t t = 0; t < n; t++)
-			mx = fmax(mx, fabs(ana[t]));
-		for (size_t t = 0; t < n && mx > 0; t++)
-			s += (ana[t] / mx) * (ana[t] / mx);
-		if (oc.has_cost)
-			warn_noise(&wn, &o, &oc.rep, J, n ? mx * sqrt(s / (double)n) : 0);
-	}
+	if (oc.has_cost)
+		warn_noise(&wn, &o, &oc.rep, J, rms(ana, n));
 	oc.blocks = blocks;
 	oc.nb = nb;
 	oc.flat = flat;

@@ -2,10 +2,13 @@
  * "sqlite:PATH", "redis://HOST:PORT[/DB]") and names store statuses. */
 #include "handlers/store.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "core/alloc.h"
+#include "core/stats.h"
 #include "server/store_impl.h"
 #include "server/store_redis.h"
 
@@ -65,4 +68,68 @@ const char *store_status_str(enum store_status st)
 	case STORE_OVERFLOW: return "statistics overflow";
 	}
 	return "unknown store status";
+}
+
+static void put_double(unsigned char *p, double d)
+{
+	uint64_t u;
+
+	memcpy(&u, &d, sizeof(u));
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(u >> (8 * i));
+}
+
+static double get_double(const unsigned char *p)
+{
+	uint64_t u = 0;
+	double d;
+
+	for (int i = 0; i < 8; i++)
+		u |= (uint64_t)p[i] << (8 * i);
+	memcpy(&d, &u, sizeof(d));
+	return d;
+}
+
+unsigned char *store_encode_stats(const struct stats *st, size_t *len)
+{
+	unsigned char *b;
+
+	*len = st->n_features * STORE_FEATURE_BYTES;
+	b = gg_malloc(*len);
+	if (!b)
+		return NULL;
+	for (size_t j = 0; j < st->n_features; j++) {
+		unsigned char *p = b + j * STORE_FEATURE_BYTES;
+
+		put_double(p, (double)st->count[j]);
+		put_double(p + 8, st->mean[j]);
+		put_double(p + 16, st->m2[j]);
+		put_double(p + 24, st->mean_lo[j]);
+	}
+	return b;
+}
+
+enum store_status store_decode_stats(const unsigned char *b, size_t len,
+				     struct stats **out)
+{
+	struct stats *st;
+	size_t nf;
+
+	if (!b || len == 0 || len % STORE_FEATURE_BYTES)
+		return STORE_UNAVAILABLE;
+	nf = len / STORE_FEATURE_BYTES;
+	st = stats_new(nf);
+	if (!st)
+		return STORE_NOMEM;
+	for (size_t j = 0; j < nf; j++) {
+		const unsigned char *p = b + j * STORE_FEATURE_BYTES;
+		double c = get_double(p);
+
+		st->count[j] = c > 0 && c < 0x1p64 ? (uint64_t)c : 0;
+		st->mean[j] = get_double(p + 8);
+		st->m2[j] = get_double(p + 16);
+		st->mean_lo[j] = get_double(p + 24);
+	}
+	*out = st;
+	return STORE_OK;
 }

@@ -17,4 +17,16 @@ int store_sqlite_open(const char *path, size_t max_sessions,
 /* Wall-clock time, Unix milliseconds. */
 int64_t store_now_ms(void);
 
+struct stats;
+
+/* The stored form of a session's statistics (SQLite BLOB, Redis string):
+ * per feature four little-endian IEEE doubles, count, mean, M2, mean_lo. */
+#define STORE_FEATURE_BYTES 32
+/* Encodes st; returns a gg_malloc'd block of *len bytes, or NULL. */
+unsigned char *store_encode_stats(const struct stats *st, size_t *len);
+/* Decodes len bytes (a positive multiple of STORE_FEATURE_BYTES) into a new
+ * *out; STORE_UNAVAILABLE when the bytes cannot be a session (corrupt). */
+enum store_status store_decode_stats(const unsigned char *b, size_t len,
+				     struct stats **out);
+
 #endif

@@ -25,7 +25,6 @@
 #define RD_CONNECT_MS 1000
 #define RD_COMMAND_MS 2000
 /* Bytes per feature in the statistics string (count, mean, M2, mean_lo). */
-#define RD_FEATURE_BYTES 32
 /* Longest session TTL accepted in the URL: ten years, in seconds. */
 #define RD_TTL_MAX 315360000LL
 
@@ -345,70 +344,11 @@ static char *session_key(const char *key, size_t *len)
 	return k;
 }
 
-static void put_double(unsigned char *p, double d)
-{
-	uint64_t u;
-
-	memcpy(&u, &d, sizeof(u));
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(u >> (8 * i));
-}
-
-static double get_double(const unsigned char *p)
-{
-	uint64_t u = 0;
-	double d;
-
-	for (int i = 0; i < 8; i++)
-		u |= (uint64_t)p[i] << (8 * i);
-	memcpy(&d, &u, sizeof(d));
-	return d;
-}
-
-/* The stored form of st (malloc'd, n_features * 32 bytes). */
-static unsigned char *encode(const struct stats *st, size_t *len)
-{
-	unsigned char *b;
-
-	*len = st->n_features * RD_FEATURE_BYTES;
-	b = gg_malloc(*len);
-	if (!b)
-		return NULL;
-	for (size_t j = 0; j < st->n_features; j++) {
-		unsigned char *p = b + j * RD_FEATURE_BYTES;
-
-		put_double(p, (double)st->count[j]);
-		put_double(p + 8, st->mean[j]);
-		put_double(p + 16, st->m2[j]);
-		put_double(p + 24, st->mean_lo[j]);
-	}
-	return b;
-}
-
 static enum store_status decode(const redisReply *r, struct stats **out)
 {
-	struct stats *st;
-	size_t nf;
-
-	if (r->type != REDIS_REPLY_STRING || r->len == 0 ||
-	    r->len % RD_FEATURE_BYTES)
+	if (r->type != REDIS_REPLY_STRING)
 		return STORE_UNAVAILABLE;  /* corrupt value */
-	nf = r->len / RD_FEATURE_BYTES;
-	st = stats_new(nf);
-	if (!st)
-		return STORE_NOMEM;
-	for (size_t j = 0; j < nf; j++) {
-		const unsigned char *p =
-			(const unsigned char *)r->str + j * RD_FEATURE_BYTES;
-		double c = get_double(p);
-
-		st->count[j] = c > 0 && c < 0x1p64 ? (uint64_t)c : 0;
-		st->mean[j] = get_double(p + 8);
-		st->m2[j] = get_double(p + 16);
-		st->mean_lo[j] = get_double(p + 24);
-	}
-	*out = st;
-	return STORE_OK;
+	return store_decode_stats((const unsigned char *)r->str, r->len, out);
 }
 
 static int64_t reply_int(const redisReply *r)
@@ -478,7 +418,7 @@ static enum store_status do_write(struct store_redis *q, struct conn *c,
 	size_t lens[7], blen, klen;
 	redisReply *r = NULL;
 
-	blob = encode(a->st, &blen);
+	blob = store_encode_stats(a->st, &blen);
 	hkey = session_key(a->key, &klen);
 	if (!blob || !hkey)
 		goto out;

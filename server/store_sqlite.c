@@ -21,7 +21,6 @@
 /* How long a writer waits for another process's lock before giving up (503). */
 #define SQ_BUSY_MS 5000
 /* Bytes per feature in the statistics BLOB. */
-#define SQ_FEATURE_BYTES 32
 
 enum {
 	Q_GET, Q_UPSERT, Q_DELETE, Q_COUNT, Q_BEGIN, Q_COMMIT, Q_ROLLBACK,
@@ -97,58 +96,6 @@ static void conn_release(struct store_sqlite *q, struct conn *c)
 	pthread_mutex_unlock(&q->lock);
 }
 
-static void put_le64(unsigned char *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static uint64_t get_le64(const unsigned char *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)p[i] << (8 * i);
-	return v;
-}
-
-static void put_double(unsigned char *p, double d)
-{
-	uint64_t u;
-
-	memcpy(&u, &d, sizeof(u));
-	put_le64(p, u);
-}
-
-static double get_double(const unsigned char *p)
-{
-	uint64_t u = get_le64(p);
-	double d;
-
-	memcpy(&d, &u, sizeof(d));
-	return d;
-}
-
-/* The BLOB form of st (malloc'd, n_features * 32 bytes). */
-static unsigned char *encode(const struct stats *st, size_t *len)
-{
-	unsigned char *b;
-
-	*len = st->n_features * SQ_FEATURE_BYTES;
-	b = gg_malloc(*len);
-	if (!b)
-		return NULL;
-	for (size_t j = 0; j < st->n_features; j++) {
-		unsigned char *p = b + j * SQ_FEATURE_BYTES;
-
-		put_double(p, (double)st->count[j]);
-		put_double(p + 8, st->mean[j]);
-		put_double(p + 16, st->m2[j]);
-		put_double(p + 24, st->mean_lo[j]);
-	}
-	return b;
-}
-
 /* Reads the row Q_GET stepped onto into *out (and meta). */
 static enum store_status decode_row(sqlite3_stmt *s, struct stats **out,
 				    struct session_meta *meta)
@@ -157,21 +104,13 @@ static enum store_status decode_row(sqlite3_stmt *s, struct stats **out,
 	const unsigned char *b = sqlite3_column_blob(s, 1);
 	size_t len = (size_t)sqlite3_column_bytes(s, 1);
 	struct stats *st;
+	enum store_status rc;
 
-	if (nf <= 0 || !b || len != (size_t)nf * SQ_FEATURE_BYTES)
+	if (nf <= 0 || len != (size_t)nf * STORE_FEATURE_BYTES)
 		return STORE_UNAVAILABLE;  /* corrupt row */
-	st = stats_new((size_t)nf);
-	if (!st)
-		return STORE_NOMEM;
-	for (size_t j = 0; j < (size_t)nf; j++) {
-		const unsigned char *p = b + j * SQ_FEATURE_BYTES;
-		double c = get_double(p);
-
-		st->count[j] = c > 0 ? (uint64_t)c : 0;
-		st->mean[j] = get_double(p + 8);
-		st->m2[j] = get_double(p + 16);
-		st->mean_lo[j] = get_double(p + 24);
-	}
+	rc = store_decode_stats(b, len, &st);
+	if (rc != STORE_OK)
+		return rc;
 	if (meta) {
 		meta->created_at_ms = sqlite3_column_int64(s, 2);
 		meta->updated_at_ms = sqlite3_column_int64(s, 3);
@@ -244,7 +183,7 @@ static enum store_status upsert(struct conn *c, const char *key,
 	unsigned char *blob = NULL;
 	size_t len;
 
-	blob = encode(st, &len);
+	blob = store_encode_stats(st, &len);
 	if (!blob)
 		goto out;
 	rc = STORE_UNAVAILABLE;

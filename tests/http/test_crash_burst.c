@@ -23,7 +23,7 @@ enum { CLIENTS = 8, FEAT = 3, MAX_BATCHES = 20000 };
 /* The burst lasts at least BURST_MIN_MS and until every client has had
  * MIN_ACKED batches acknowledged, but never longer than BURST_MAX_MS. */
 #define BURST_MIN_MS 500
-#define BURST_MAX_MS 5000
+#define BURST_MAX_MS 20000
 #define MIN_ACKED 3
 #define REL_TOL 1e-12
 
