@@ -86,6 +86,9 @@ int main(int argc, char **argv)
 
 	cJSON_InitHooks(&hooks);
 	signal(SIGPIPE, SIG_IGN);
+	/* a file-size limit (or quota) must fail the write with EFBIG, which
+	 * the store reports as 503, not kill the process */
+	signal(SIGXFSZ, SIG_IGN);
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -126,6 +128,120 @@ START_TEST(locked_database_answers_503_and_the_daemon_recovers)
 }
 END_TEST
 
+/* A body of `rows` rows of `feat` values (row i: i + 1 + j / 1000). */
+static char *wide_body(const char *op, int rows, int feat)
+{
+	size_t cap = 64 + (size_t)rows * (size_t)feat * 16;
+	char *b = malloc(cap);
+	size_t n;
+
+	ck_assert_ptr_nonnull(b);
+	n = (size_t)snprintf(b, cap, "{\"op\": \"%s\", \"session\": \"w\", "
+			     "\"data\": [", op);
+	for (int i = 0; i < rows; i++)
+		for (int j = 0; j < feat; j++)
+			n += (size_t)snprintf(b + n, cap - n, "%s%s%d.%03d%s",
+					      j ? "" : (i ? ", " : ""),
+					      j ? ", " : "[", i + 1, j,
+					      j == feat - 1 ? "]" : "");
+	snprintf(b + n, cap - n, "]}");
+	return b;
+}
+
+static long long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long long)st.st_size : 0;
+}
+
+/* n_samples_seen of session w, or -1. */
+static double wide_seen(const struct gg_server *s)
+{
+	struct gg_response r;
+	cJSON *j = NULL, *n;
+	double v = -1;
+
+	if (gg_request(s, "GET", "/sessions/w", NULL, NULL, 0, NULL, &r) ==
+	    0 && r.status == 200 && (j = gg_response_json(&r)) != NULL &&
+	    cJSON_IsNumber(n = cJSON_GetObjectItemCaseSensitive(
+				   j, "n_samples_seen")))
+		v = n->valuedouble;
+	cJSON_Delete(j);
+	gg_response_free(&r);
+	return v;
+}
+
+/* A full disk, simulated root-proof: the test lowers the running daemon's
+ * RLIMIT_FSIZE with prlimit(2), so that growing the database or its WAL
+ * fails with EFBIG as on a full file system (the daemon ignores SIGXFSZ).
+ * Writes answer 503 and are not applied, the stored session stays
+ * readable, and once the limit is lifted the same daemon writes again. */
+START_TEST(full_disk_answers_503_keeps_the_session_and_recovers)
+{
+	const char *args[] = {"--store", store_arg, NULL};
+	char wal[160];
+	struct gg_server s;
+	struct gg_response r;
+	struct rlimit lim;
+	char *fit_body = wide_body("fit", 2, 512);
+	char *more_body = wide_body("partial_fit", 1, 512);
+	long long cap;
+	cJSON *j;
+
+	make_tmpdir();
+	snprintf(wal, sizeof(wal), "%s-wal", db_path);
+	ck_assert_int_eq(gg_server_start(&s, args), 0);
+	ck_assert_int_eq(gg_post_json(&s, "/normalize", fit_body, &r), 0);
+	ck_assert_msg(r.status == 200, "fit: %ld %s", r.status, r.body);
+	gg_response_free(&r);
+	ck_assert(wide_seen(&s) == 2);
+
+	/* no file of the daemon may grow past what the store holds now */
+	cap = file_size(db_path);
+	if (file_size(wal) > cap)
+		cap = file_size(wal);
+	cap += 1024;
+	lim.rlim_cur = (rlim_t)cap;
+	lim.rlim_max = RLIM_INFINITY;
+	ck_assert_int_eq(prlimit(s.pid, RLIMIT_FSIZE, &lim, NULL), 0);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(gg_post_json(&s, "/normalize", more_body, &r),
+				 0);
+		ck_assert_msg(r.status == 503, "full: %ld %s", r.status,
+			      r.body);
+		ck_assert_str_eq(r.content_type, PROBLEM_JSON);
+		j = gg_response_json(&r);
+		ck_assert_ptr_nonnull(j);
+		ck_assert_str_eq(cJSON_GetObjectItemCaseSensitive(j, "type")
+				 ->valuestring, "/problems/store-unavailable");
+		cJSON_Delete(j);
+		gg_response_free(&r);
+	}
+	ck_assert(wide_seen(&s) == 2);  /* unchanged and readable */
+	ck_assert_int_eq(gg_request(&s, "GET", "/healthz", NULL, NULL, 0, NULL,
+				    &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	gg_response_free(&r);
+
+	/* space again: the same daemon writes, nothing was corrupted */
+	lim.rlim_cur = RLIM_INFINITY;
+	ck_assert_int_eq(prlimit(s.pid, RLIMIT_FSIZE, &lim, NULL), 0);
+	ck_assert_int_eq(gg_post_json(&s, "/normalize", more_body, &r), 0);
+	ck_assert_msg(r.status == 200, "recovered: %ld %s", r.status, r.body);
+	gg_response_free(&r);
+	ck_assert(wide_seen(&s) == 3);
+	ck_assert_int_eq(gg_server_stop(&s), 0);
+	/* and the file reopens as a sound database with the session */
+	ck_assert_int_eq(gg_server_start(&s, args), 0);
+	ck_assert(wide_seen(&s) == 3);
+	ck_assert_int_eq(gg_server_stop(&s), 0);
+	free(fit_body);
+	free(more_body);
+	remove_tmpdir();
+}
+END_TEST
+
 /* A store path that holds something else than a database: the daemon
  * says so and exits instead of serving 503s forever. */
 START_TEST(a_file_that_is_not_a_database_stops_the_daemon_at_start)
@@ -154,6 +270,8 @@ static Suite *store_faults_suite(void)
 
 	tcase_set_timeout(lock, 120);
 	tcase_add_test(lock, locked_database_answers_503_and_the_daemon_recovers);
+	tcase_add_test(lock,
+		       full_disk_answers_503_keeps_the_session_and_recovers);
 	tcase_add_test(lock,
 		       a_file_that_is_not_a_database_stops_the_daemon_at_start);
 	suite_add_tcase(s, lock);
