@@ -64,6 +64,10 @@ static const struct option_def options[] = {
 	    "N", "cost evaluations of one gradient check"),
 	NUM("max-sessions", OPT_SIZE, limits.max_sessions, 1, SIZE_MAX, "N",
 	    "sessions kept by the store"),
+	NUM("max-rows", OPT_SIZE, limits.max_rows, 1, SIZE_MAX, "N",
+	    "samples in one /normalize request"),
+	NUM("max-features", OPT_SIZE, limits.max_features, 1, SIZE_MAX, "N",
+	    "features of one /normalize request or session"),
 	{"oracle-allow", OPT_STR, OFF(oracle_allow), CONFIG_STR_MAX, 0, 0, "LIST",
 	 "hosts, IPs and CIDRs /gradcheck oracles may be on; \"none\" for no "
 	 "oracle (default 127.0.0.0/8,::1,localhost)"},

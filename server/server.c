@@ -460,6 +460,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 	e.bytes = r->bytes;
 	e.duration_ns = dur;
 	log_access(s->cfg->log_format, &e);
+	if (r->status >= 500 && problem_is_set(&r->res.problem))
+		log_msg(s->cfg->log_format, "error", "request %s %s %s: %u %s: %s",
+			r->id, r->method, e.route, r->status,
+			problem_type(r->res.problem.kind),
+			r->res.problem.detail);
 	req_free(r);
 	metrics_in_flight_add(s->metrics, -1);
 	pthread_mutex_lock(&s->idle_lock);

@@ -172,6 +172,21 @@ static double wide_seen(const struct gg_server *s)
 	return v;
 }
 
+/* Whether the daemon's log has an "error" line containing what. */
+static bool log_has(const struct gg_server *s, const char *what)
+{
+	char line[1024];
+	bool found = false;
+	FILE *f = fopen(s->log_path, "r");
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, "error") && strstr(line, what);
+	fclose(f);
+	return found;
+}
+
 /* A full disk, simulated root-proof: the test lowers the running daemon's
  * RLIMIT_FSIZE with prlimit(2), so that growing the database or its WAL
  * fails with EFBIG as on a full file system (the daemon ignores SIGXFSZ).
@@ -219,6 +234,8 @@ START_TEST(full_disk_answers_503_keeps_the_session_and_recovers)
 		gg_response_free(&r);
 	}
 	ck_assert(wide_seen(&s) == 2);  /* unchanged and readable */
+	ck_assert_msg(log_has(&s, "/problems/store-unavailable"),
+		      "no error line with context in %s", s.log_path);
 	ck_assert_int_eq(gg_request(&s, "GET", "/healthz", NULL, NULL, 0, NULL,
 				    &r), 0);
 	ck_assert_int_eq(r.status, 200);
