@@ -357,6 +357,48 @@ static void warn_epsilon(struct warnings *wn, double eps)
 		     eps, GC_EPS_LOW, GC_EPS_HIGH);
 }
 
+/* Runs the check in o's mode over n items: directions (item t is a random
+ * unit direction within block t mod nb) or coordinates (all, or a seeded
+ * sample), filling numeric values, kinks, each item's block and position,
+ * and the analytic values from grad. names is appended to the directions
+ * warning (e.g. " (W1, b1, ...)"). */
+static enum gc_status run_check(const struct opts *o,
+				const struct gc_source *src, struct gc_run *run,
+				const struct gc_block *blocks, size_t nb,
+				const double *grad, size_t n, size_t *coords,
+				double *ana, double *num, bool *kink,
+				size_t *bidx, size_t *pos, struct warnings *wn,
+				const char *names)
+{
+	enum gc_status st;
+
+	if (o->mode == CHECK_DIRECTIONS) {
+		st = gradcheck_directions(src, run, blocks, nb, grad, n,
+					  o->seed, ana, num, kink);
+		for (size_t t = 0; t < n; t++) {
+			bidx[t] = t % nb;
+			pos[t] = t;
+		}
+		warn(wn, "directions mode: direction t is a random unit vector within block t mod %zu%s; "
+		     "block errors compare that block's directional derivatives and indices are "
+		     "direction numbers", nb, names);
+		return st;
+	}
+	if (o->mode == CHECK_SAMPLE) {
+		st = gradcheck_sample(blocks, nb, n, o->seed, coords);
+		if (st != GC_OK)
+			return st;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			coords[i] = i;
+	}
+	st = gradcheck_coords(src, run, coords, n, num, kink);
+	gradcheck_locate(blocks, nb, coords, n, bidx, pos);
+	for (size_t t = 0; t < n; t++)
+		ana[t] = grad[coords[t]];
+	return st;
+}
+
 static void map_status(enum gc_status st, const struct opts *o,
 		       struct problem *p)
 {
@@ -947,32 +989,9 @@ static void handle_model(struct hctx *ctx, const cJSON *body, struct hres *res,
 	run = (struct gc_run){o.epsilon, thread_count(n), o.deadline_ns, clock_now_ns, 0};
 	while (run.nthreads > 1 && run.nthreads * src.work * sizeof(double) > GC_MAX_SCRATCH)
 		run.nthreads--;
-	if (o.mode == CHECK_DIRECTIONS) {
-		st = gradcheck_directions(&src, &run, md.blocks, md.nb, md.given ? md.given : own,
-					  n, o.seed, ana, num, kink);
-		for (size_t t = 0; t < n; t++) {
-			bidx[t] = t % md.nb;
-			pos[t] = t;
-		}
-		warn(&wn, "directions mode: direction t is a random unit vector within block t mod %zu "
-		     "(W1, b1, ...); block errors compare that block's directional derivatives and "
-		     "indices are direction numbers", md.nb);
-	} else {
-		if (o.mode == CHECK_SAMPLE) {
-			st = gradcheck_sample(md.blocks, md.nb, n, o.seed, coords);
-			if (st != GC_OK) {
-				map_status(st, &o, p);
-				goto out;
-			}
-		} else {
-			for (size_t i = 0; i < n; i++)
-				coords[i] = i;
-		}
-		st = gradcheck_coords(&src, &run, coords, n, num, kink);
-		gradcheck_locate(md.blocks, md.nb, coords, n, bidx, pos);
-		for (size_t t = 0; t < n; t++)
-			ana[t] = md.given ? md.given[coords[t]] : own[coords[t]];
-	}
+	st = run_check(&o, &src, &run, md.blocks, md.nb,
+		       md.given ? md.given : own, n, coords, ana, num, kink,
+		       bidx, pos, &wn, " (W1, b1, ...)");
 	if (st != GC_OK) {
 		map_status(st, &o, p);
 		goto out;
@@ -1423,31 +1442,8 @@ static void handle_oracle(struct hctx *ctx, const cJSON *body, struct hres *res,
 	oracle_source(orc, &src);
 	/* one thread: the oracle runs its calls in flight itself */
 	run = (struct gc_run){o.epsilon, 1, o.deadline_ns, clock_now_ns, 0};
-	if (o.mode == CHECK_DIRECTIONS) {
-		st = gradcheck_directions(&src, &run, blocks, nb, grad, n, o.seed, ana, num, kink);
-		for (size_t t = 0; t < n; t++) {
-			bidx[t] = t % nb;
-			pos[t] = t;
-		}
-		warn(&wn, "directions mode: direction t is a random unit vector within block t mod %zu; "
-		     "block errors compare that block's directional derivatives and indices are "
-		     "direction numbers", nb);
-	} else {
-		if (o.mode == CHECK_SAMPLE) {
-			st = gradcheck_sample(blocks, nb, n, o.seed, coords);
-			if (st != GC_OK) {
-				map_status(st, &o, p);
-				goto out;
-			}
-		} else {
-			for (size_t i = 0; i < n; i++)
-				coords[i] = i;
-		}
-		st = gradcheck_coords(&src, &run, coords, n, num, kink);
-		gradcheck_locate(blocks, nb, coords, n, bidx, pos);
-		for (size_t t = 0; t < n; t++)
-			ana[t] = grad[coords[t]];
-	}
+	st = run_check(&o, &src, &run, blocks, nb, grad, n, coords, ana, num,
+		       kink, bidx, pos, &wn, "");
 	ost = oracle_error(orc, &detail);
 	if (ost != ORACLE_OK) {
 		oracle_problem(ost, detail, p);

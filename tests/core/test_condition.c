@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "core/condition.h"
+#include "tests/lib/suite_run.h"
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -233,11 +234,5 @@ static Suite *condition_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(condition_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(condition_suite());
 }

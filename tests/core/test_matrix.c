@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "core/matrix.h"
+#include "tests/lib/suite_run.h"
 
 static uint64_t lcg = 88172645463325252ull;
 
@@ -119,11 +120,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(suite());
 }

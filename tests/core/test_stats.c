@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "core/stats.h"
+#include "tests/lib/suite_run.h"
 
 /* splitmix64 (Steele, Lea & Flood 2014): test data without rand(). */
 static uint64_t next_u64(uint64_t *s)
@@ -623,11 +624,5 @@ static Suite *stats_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(stats_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(stats_suite());
 }

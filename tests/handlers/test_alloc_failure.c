@@ -15,6 +15,7 @@
 #include "handlers/json.h"
 #include "handlers/limits.h"
 #include "handlers/store.h"
+#include "tests/lib/suite_run.h"
 
 /* Every k up to here, then about STRIDE_STEPS more spread over the rest. */
 #define ALL_K 400
@@ -224,11 +225,5 @@ static Suite *alloc_failure_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(alloc_failure_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return suite_run(alloc_failure_suite());
 }

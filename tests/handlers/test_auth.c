@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "server/auth.h"
+#include "tests/lib/suite_run.h"
 
 #define KEY_A "key-aaaaaaaaaaaaaaaa"
 #define KEY_B "key-bbbbbbbbbbbbbbbb"
@@ -306,11 +307,5 @@ static Suite *auth_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(auth_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(auth_suite());
 }

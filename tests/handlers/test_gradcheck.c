@@ -14,6 +14,7 @@
 #include "handlers/handler.h"
 #include "handlers/limits.h"
 #include "tests/lib/torch_case.h"
+#include "tests/lib/suite_run.h"
 
 static cJSON *root;
 
@@ -778,11 +779,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(suite());
 }

@@ -9,6 +9,7 @@
 
 #include "handlers/json.h"
 #include "tests/lib/fixture.h"
+#include "tests/lib/suite_run.h"
 
 /* xorshift64 (Marsaglia 2003): explicit state, reproducible. */
 static uint64_t xs_next(uint64_t *s)
@@ -1168,11 +1169,5 @@ static Suite *json_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(json_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(json_suite());
 }

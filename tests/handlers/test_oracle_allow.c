@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "handlers/oracle.h"
+#include "tests/lib/suite_run.h"
 
 static struct oracle_allow a;
 
@@ -113,11 +114,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(suite());
 }

@@ -14,6 +14,7 @@
 #include "server/reply.h"
 #include "server/router.h"
 #include "server/routes.h"
+#include "tests/lib/suite_run.h"
 
 static void h_a(struct hctx *c, const cJSON *b, struct hres *r)
 {
@@ -530,11 +531,5 @@ static Suite *router_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(router_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(router_suite());
 }

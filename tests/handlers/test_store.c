@@ -13,6 +13,7 @@
 #include "core/stats.h"
 #include "handlers/store.h"
 #include "tests/lib/redis.h"
+#include "tests/lib/suite_run.h"
 
 enum { BACKENDS = 3, REDIS = 2 };
 static const char *const backend_names[BACKENDS] = { "memory", "sqlite",
@@ -633,11 +634,5 @@ static Suite *store_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(store_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(store_suite());
 }

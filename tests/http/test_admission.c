@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "tests/lib/harness.h"
+#include "tests/lib/suite_run.h"
 
 #define JSON "application/json"
 #define PROBLEM_JSON "application/problem+json"
@@ -286,11 +287,5 @@ static Suite *admission_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(admission_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(admission_suite());
 }

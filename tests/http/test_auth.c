@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "tests/lib/harness.h"
+#include "tests/lib/suite_run.h"
 
 #define KEY_A "tenant-a-key-0123456789abcdef"
 #define KEY_B "tenant-b-key-fedcba9876543210"
@@ -331,11 +332,5 @@ static Suite *auth_http_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(auth_http_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(auth_http_suite());
 }

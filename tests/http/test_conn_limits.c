@@ -18,6 +18,7 @@
 
 #include "tests/lib/harness.h"
 #include "tests/lib/http_util.h"
+#include "tests/lib/suite_run.h"
 
 #define PER_IP "20"
 enum { PER_IP_N = 20, IDLE = 40, FLOOD = 1100, FLOOD_FDS_SPARE = 64 };
@@ -283,11 +284,5 @@ static Suite *conn_limits_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(conn_limits_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(conn_limits_suite());
 }

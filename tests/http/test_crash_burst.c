@@ -16,6 +16,7 @@
 
 #include "tests/lib/harness.h"
 #include "tests/lib/http_util.h"
+#include "tests/lib/suite_run.h"
 
 /* 8 clients; batch (t, i) has t + 1 rows, so the batches in flight at once
  * (at most one per client) have distinct sizes. */
@@ -320,11 +321,5 @@ static Suite *crash_burst_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(crash_burst_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(crash_burst_suite());
 }

@@ -12,6 +12,7 @@
 
 #include "tests/lib/harness.h"
 #include "tests/lib/http_util.h"
+#include "tests/lib/suite_run.h"
 
 static const cJSON *get(const cJSON *o, const char *k)
 {
@@ -187,11 +188,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(suite());
 }

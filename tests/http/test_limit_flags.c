@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tests/lib/harness.h"
+#include "tests/lib/suite_run.h"
 
 static const struct {
 	const char *body;
@@ -51,15 +52,9 @@ int main(void)
 {
 	Suite *su = suite_create("limit flags");
 	TCase *tc = tcase_create("normalize");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, row_and_feature_limits_come_from_the_flags, 0,
 			    (int)(sizeof(cases) / sizeof(cases[0])));
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(su);
 }

@@ -11,6 +11,7 @@
 
 #include "tests/lib/harness.h"
 #include "tests/lib/http_util.h"
+#include "tests/lib/suite_run.h"
 
 static char tmpdir[64];
 
@@ -333,11 +334,5 @@ static Suite *normalize_http_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(normalize_http_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(normalize_http_suite());
 }

@@ -16,6 +16,7 @@
 
 #include "tests/lib/harness.h"
 #include "tests/lib/oracle_server.h"
+#include "tests/lib/suite_run.h"
 
 #define NP 40   /* parameters: block A [4, 5], block B [20] */
 #define BLOCKS "[{\"name\": \"A\", \"shape\": [4, 5]}, {\"name\": \"B\", \"shape\": [20]}]"
@@ -470,11 +471,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(suite());
 }

@@ -12,6 +12,7 @@
 
 #include "tests/lib/harness.h"
 #include "tests/lib/redis.h"
+#include "tests/lib/suite_run.h"
 
 /* 8 clients x 25 requests x 16 rows x 3 features, over 2 replicas. */
 enum { CLIENTS = 8, REQS = 25, ROWS = 16, FEAT = 3, REPLICAS = 2 };
@@ -276,11 +277,5 @@ static Suite *replicas_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(replicas_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(replicas_suite());
 }

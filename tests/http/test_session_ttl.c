@@ -7,6 +7,7 @@
 
 #include "tests/lib/harness.h"
 #include "tests/lib/redis.h"
+#include "tests/lib/suite_run.h"
 
 START_TEST(session_ttl_is_refused_without_redis)
 {
@@ -64,16 +65,10 @@ int main(void)
 {
 	Suite *su = suite_create("session ttl");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, session_ttl_is_refused_without_redis);
 	tcase_add_test(tc, sessions_expire_after_the_ttl_in_redis);
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(su);
 }

@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 
 #include "tests/lib/harness.h"
+#include "tests/lib/suite_run.h"
 
 /* The daemon's idle-connection time-out when it has no flag for it
  * (SERVER_CONN_TIMEOUT_S in server/server.c). */
@@ -322,11 +323,5 @@ static Suite *slow_clients_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(slow_clients_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(slow_clients_suite());
 }

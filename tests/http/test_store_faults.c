@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "tests/lib/harness.h"
+#include "tests/lib/suite_run.h"
 
 #define PROBLEM_JSON "application/problem+json"
 /* The daemon's wait for a lock before it gives up (SQ_BUSY_MS in
@@ -297,11 +298,5 @@ static Suite *store_faults_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(store_faults_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return suite_run(store_faults_suite());
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "suite_run.h"
 
 void fixture_path(char *out, size_t n, const char *name)
 {
@@ -39,19 +40,15 @@ out:
 
 int fixture_main(const char *name, cJSON **root, Suite *(*make_suite)(void))
 {
-	SRunner *sr;
-	int failed;
+	int rc;
 
 	*root = fixture_load(name);
 	if (!*root)
 		return EXIT_FAILURE;
-	sr = srunner_create(make_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
+	rc = suite_run(make_suite());
 	cJSON_Delete(*root);
 	*root = NULL;
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return rc;
 }
 
 int fixture_count(const cJSON *root, const char *section)

@@ -1,0 +1,15 @@
+/* Test support: see suite_run.h. */
+#include "suite_run.h"
+
+#include <stdlib.h>
+
+int suite_run(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
