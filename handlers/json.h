@@ -25,6 +25,11 @@
  * offset). Returns 0 and *out (free with cJSON_Delete), or -1. */
 int json_parse(const char *body, size_t len, cJSON **out, struct problem *p);
 
+/* Length of the one valid UTF-8 sequence with a non-ASCII lead byte at s
+ * (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF), or 0 and
+ * *why says what is wrong. Shared by the parser and the string writer. */
+size_t json_utf8_seq(const unsigned char *s, size_t n, const char **why);
+
 /* ---- pointers --------------------------------------------------------- */
 
 /* "<base>/<key>" with RFC 6901 escaping of key ('~' -> "~0", '/' -> "~1"). */

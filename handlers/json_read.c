@@ -1,0 +1,731 @@
+/* JSON reading, part 2: JSON Pointers and the checked getters that turn
+ * request fields into C values, naming the offending pointer in a problem. */
+#include "json.h"
+
+#include "core/alloc.h"
+
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- pointers ------------------------------------------------------------ */
+
+void json_pointer(char *out, size_t n, const char *base, const char *key)
+{
+	const char *s;
+	size_t i = 0;
+
+	if (!n)
+		return;
+	for (s = base ? base : ""; *s && i + 1 < n; s++)
+		out[i++] = *s;
+	if (i + 1 < n)
+		out[i++] = '/';
+	for (s = key ? key : ""; *s; s++) {
+		if (*s == '~' || *s == '/') {
+			if (i + 2 >= n)
+				break;
+			out[i++] = '~';
+			out[i++] = *s == '~' ? '0' : '1';
+		} else {
+			if (i + 1 >= n)
+				break;
+			out[i++] = *s;
+		}
+	}
+	out[i] = '\0';
+}
+
+void json_pointer_index(char *out, size_t n, const char *base, size_t i)
+{
+	char t[24];
+	size_t len = 0, m = 0;
+	const char *s;
+
+	if (!n)
+		return;
+	do {
+		t[m++] = (char)('0' + i % 10);
+		i /= 10;
+	} while (i);
+	for (s = base ? base : ""; *s && len + 1 < n; s++)
+		out[len++] = *s;
+	if (len + 1 + m < n) {
+		out[len++] = '/';
+		while (m)
+			out[len++] = t[--m];
+	}
+	out[len] = '\0';
+}
+
+/* ---- reading --------------------------------------------------------------- */
+
+static const char *type_name(const cJSON *node)
+{
+	if (!node)
+		return "nothing";
+	switch (node->type & 0xFF) {
+	case cJSON_False:
+	case cJSON_True:
+		return "a boolean";
+	case cJSON_NULL:
+		return "null";
+	case cJSON_Number:
+		return "a number";
+	case cJSON_String:
+		return "a string";
+	case cJSON_Array:
+		return "an array";
+	case cJSON_Object:
+		return "an object";
+	default:
+		return "an invalid value";
+	}
+}
+
+/* s cut to fit n bytes (n >= 8) at a UTF-8 boundary, "..." marking a cut. */
+static const char *excerpt(char *out, size_t n, const char *s)
+{
+	size_t len = strlen(s), cut = n - 4;
+
+	if (len < n) {
+		memcpy(out, s, len + 1);
+		return out;
+	}
+	while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+		cut--;
+	memcpy(out, s, cut);
+	memcpy(out + cut, "...", 4);
+	return out;
+}
+
+/* Levenshtein distance, or a large number for long strings. */
+static unsigned edit_distance(const char *a, const char *b)
+{
+	unsigned row[65], prev, tmp, best;
+	size_t la = strlen(a), lb = strlen(b), i, j;
+
+	if (la > 64 || lb > 64)
+		return 1000;
+	for (j = 0; j <= lb; j++)
+		row[j] = (unsigned)j;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = (unsigned)i;
+		for (j = 1; j <= lb; j++) {
+			tmp = row[j];
+			best = prev + (a[i - 1] != b[j - 1]);
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			prev = tmp;
+		}
+	}
+	return row[lb];
+}
+
+/* The closest of names[] within edit distance 2, or NULL. */
+static const char *closest(const char *s, const char *const names[])
+{
+	const char *best = NULL;
+	unsigned d, bd = 3;
+	size_t i;
+
+	for (i = 0; names[i]; i++) {
+		d = edit_distance(s, names[i]);
+		if (d < bd) {
+			bd = d;
+			best = names[i];
+		}
+	}
+	return best;
+}
+
+/* "a, b, c" into out (truncated to fit). */
+static void list_names(char *out, size_t n, const char *const names[])
+{
+	size_t i, len = 0;
+	int w;
+
+	out[0] = '\0';
+	for (i = 0; names[i] && len < n; i++) {
+		w = snprintf(out + len, n - len, "%s%s", i ? ", " : "", names[i]);
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+}
+
+/* The member `key` of obj, or NULL when absent, null, or obj isn't one. */
+static const cJSON *member(const cJSON *obj, const char *key)
+{
+	const cJSON *it;
+
+	if (!cJSON_IsObject(obj))
+		return NULL;
+	it = cJSON_GetObjectItemCaseSensitive(obj, key);
+	return it && !cJSON_IsNull(it) ? it : NULL;
+}
+
+static int absent(const char *ptr, const char *key, unsigned flags,
+		  struct problem *p)
+{
+	if (flags & JSON_REQUIRED) {
+		problem_add(p, PROB_MISSING_FIELD, ptr,
+			    "required field '%s' is missing", key);
+		return -1;
+	}
+	return 0;
+}
+
+/* "must be between lo and hi" and its one-sided forms. */
+static void range_text(char *out, size_t n, double lo, double hi)
+{
+	char a[32], b[32];
+
+	json_format_double(a, lo);
+	json_format_double(b, hi);
+	if (lo <= -DBL_MAX && hi >= DBL_MAX)
+		snprintf(out, n, "must be finite");
+	else if (lo <= -DBL_MAX)
+		snprintf(out, n, "must be at most %s", b);
+	else if (hi >= DBL_MAX)
+		snprintf(out, n, lo == 0x1p-1074 ? "must be greater than 0" :
+			 "must be at least %s", a);
+	else if (lo == 0x1p-1074)
+		snprintf(out, n, "must be greater than 0 and at most %s", b);
+	else
+		snprintf(out, n, "must be between %s and %s", a, b);
+}
+
+int json_check_object(const cJSON *obj, const char *base,
+		      const char *const allowed[], struct problem *p)
+{
+	unsigned char seen[256] = {0};
+	char ptr[PROBLEM_POINTER_MAX], ex[48], list[256];
+	const cJSON *it, *q;
+	const char *key, *hint;
+	size_t idx;
+	int bad = 0, dup;
+
+	if (!cJSON_IsObject(obj)) {
+		problem_add(p, PROB_WRONG_TYPE, base ? base : "",
+			    "expected an object, got %s", type_name(obj));
+		return -1;
+	}
+	cJSON_ArrayForEach(it, obj) {
+		key = it->string ? it->string : "";
+		for (idx = 0; allowed[idx] && strcmp(allowed[idx], key); idx++)
+			;
+		if (!allowed[idx]) {
+			bad = 1;
+			if (p->n_errors >= PROBLEM_MAX_ERRORS) {
+				p->n_dropped++;
+				continue;
+			}
+			json_pointer(ptr, sizeof(ptr), base, key);
+			excerpt(ex, sizeof(ex), key);
+			hint = closest(key, allowed);
+			if (hint) {
+				problem_add(p, PROB_UNKNOWN_FIELD, ptr,
+					    "unknown field '%s'; did you mean '%s'?",
+					    ex, hint);
+			} else {
+				list_names(list, sizeof(list), allowed);
+				problem_add(p, PROB_UNKNOWN_FIELD, ptr,
+					    "unknown field '%s'; allowed fields: %s",
+					    ex, list);
+			}
+			continue;
+		}
+		if (idx < sizeof(seen)) {
+			dup = seen[idx];
+			seen[idx] = 1;
+		} else {
+			for (dup = 0, q = obj->child; q != it && !dup; q = q->next)
+				dup = q->string && !strcmp(q->string, key);
+		}
+		if (dup) {
+			bad = 1;
+			json_pointer(ptr, sizeof(ptr), base, key);
+			problem_add(p, PROB_INVALID, ptr,
+				    "duplicate key '%s'", key);
+		}
+	}
+	return bad ? -1 : 0;
+}
+
+int json_get_bool(const cJSON *obj, const char *base, const char *key,
+		  unsigned flags, bool dflt, bool *out, struct problem *p)
+{
+	const cJSON *it = member(obj, key);
+	char ptr[PROBLEM_POINTER_MAX];
+
+	json_pointer(ptr, sizeof(ptr), base, key);
+	*out = dflt;
+	if (!it)
+		return absent(ptr, key, flags, p);
+	if (!cJSON_IsBool(it)) {
+		problem_add(p, PROB_WRONG_TYPE, ptr,
+			    "expected a boolean, got %s", type_name(it));
+		return -1;
+	}
+	*out = cJSON_IsTrue(it) != 0;
+	return 1;
+}
+
+int json_as_double(const cJSON *node, const char *ptr, double *out,
+		   struct problem *p)
+{
+	if (!cJSON_IsNumber(node)) {
+		problem_add(p, PROB_WRONG_TYPE, ptr, "expected a number, got %s",
+			    type_name(node));
+		return -1;
+	}
+	if (!isfinite(node->valuedouble)) {
+		problem_add(p, PROB_NON_FINITE, ptr,
+			    "number is beyond the range of a double (non-finite)");
+		return -1;
+	}
+	*out = node->valuedouble;
+	return 1;
+}
+
+int json_get_double(const cJSON *obj, const char *base, const char *key,
+		    unsigned flags, double dflt, double lo, double hi,
+		    double *out, struct problem *p)
+{
+	const cJSON *it = member(obj, key);
+	char ptr[PROBLEM_POINTER_MAX], range[128], got[32];
+	double v;
+
+	json_pointer(ptr, sizeof(ptr), base, key);
+	*out = dflt;
+	if (!it)
+		return absent(ptr, key, flags, p);
+	if (json_as_double(it, ptr, &v, p) < 0)
+		return -1;
+	if (!(v >= lo && v <= hi)) {
+		range_text(range, sizeof(range), lo, hi);
+		json_format_double(got, v);
+		problem_add(p, PROB_OUT_OF_RANGE, ptr, "%s, got %s", range, got);
+		return -1;
+	}
+	*out = v;
+	return 1;
+}
+
+int json_as_int(const cJSON *node, const char *ptr, int64_t lo, int64_t hi,
+		int64_t *out, struct problem *p)
+{
+	char got[32];
+	double v;
+	int64_t iv;
+
+	if (!cJSON_IsNumber(node)) {
+		problem_add(p, PROB_WRONG_TYPE, ptr, "expected an integer, got %s",
+			    type_name(node));
+		return -1;
+	}
+	v = node->valuedouble;
+	if (!isfinite(v)) {
+		problem_add(p, PROB_NON_FINITE, ptr,
+			    "number is beyond the range of a double (non-finite)");
+		return -1;
+	}
+	json_format_double(got, v);
+	if (v != floor(v)) {
+		problem_add(p, PROB_WRONG_TYPE, ptr,
+			    "expected an integer, got %s", got);
+		return -1;
+	}
+	if (v < -0x1p63 || v >= 0x1p63 || (iv = (int64_t)v) < lo || iv > hi) {
+		problem_add(p, PROB_OUT_OF_RANGE, ptr,
+			    "must be an integer between %" PRId64 " and %" PRId64
+			    ", got %s", lo, hi, got);
+		return -1;
+	}
+	*out = iv;
+	return 1;
+}
+
+int json_get_int(const cJSON *obj, const char *base, const char *key,
+		 unsigned flags, int64_t dflt, int64_t lo, int64_t hi,
+		 int64_t *out, struct problem *p)
+{
+	const cJSON *it = member(obj, key);
+	char ptr[PROBLEM_POINTER_MAX];
+
+	json_pointer(ptr, sizeof(ptr), base, key);
+	*out = dflt;
+	if (!it)
+		return absent(ptr, key, flags, p);
+	return json_as_int(it, ptr, lo, hi, out, p) < 0 ? -1 : 1;
+}
+
+int json_get_enum(const cJSON *obj, const char *base, const char *key,
+		  unsigned flags, const char *const names[], int dflt,
+		  int *out, struct problem *p)
+{
+	char ptr[PROBLEM_POINTER_MAX], ex[48], list[320];
+	const char *s, *hint;
+	int i, rc;
+
+	*out = dflt;
+	rc = json_get_string(obj, base, key, flags, SIZE_MAX, &s, p);
+	if (rc <= 0)
+		return rc;
+	for (i = 0; names[i]; i++) {
+		if (!strcmp(names[i], s)) {
+			*out = i;
+			return 1;
+		}
+	}
+	json_pointer(ptr, sizeof(ptr), base, key);
+	excerpt(ex, sizeof(ex), s);
+	list_names(list, sizeof(list), names);
+	hint = closest(s, names);
+	if (hint)
+		problem_add(p, PROB_UNKNOWN_ENUM, ptr,
+			    "unknown value '%s' (did you mean '%s'?); expected one of: %s",
+			    ex, hint, list);
+	else
+		problem_add(p, PROB_UNKNOWN_ENUM, ptr,
+			    "unknown value '%s'; expected one of: %s", ex, list);
+	return -1;
+}
+
+int json_get_string(const cJSON *obj, const char *base, const char *key,
+		    unsigned flags, size_t max_len, const char **out,
+		    struct problem *p)
+{
+	const cJSON *it = member(obj, key);
+	char ptr[PROBLEM_POINTER_MAX];
+	size_t len;
+
+	json_pointer(ptr, sizeof(ptr), base, key);
+	*out = NULL;
+	if (!it)
+		return absent(ptr, key, flags, p);
+	if (!cJSON_IsString(it) || !it->valuestring) {
+		problem_add(p, PROB_WRONG_TYPE, ptr, "expected a string, got %s",
+			    type_name(it));
+		return -1;
+	}
+	len = strlen(it->valuestring);
+	if (len > max_len) {
+		problem_add(p, PROB_OUT_OF_RANGE, ptr,
+			    "string of %zu bytes is longer than the maximum of %zu",
+			    len, max_len);
+		return -1;
+	}
+	*out = it->valuestring;
+	return 1;
+}
+
+int json_get_node(const cJSON *obj, const char *base, const char *key,
+		  unsigned flags, int type, const cJSON **out,
+		  struct problem *p)
+{
+	const cJSON *it = member(obj, key);
+	char ptr[PROBLEM_POINTER_MAX];
+	cJSON probe;
+
+	json_pointer(ptr, sizeof(ptr), base, key);
+	*out = NULL;
+	if (!it)
+		return absent(ptr, key, flags, p);
+	if ((it->type & 0xFF) != type) {
+		memset(&probe, 0, sizeof(probe));
+		probe.type = type;
+		problem_add(p, PROB_WRONG_TYPE, ptr, "expected %s, got %s",
+			    type_name(&probe), type_name(it));
+		return -1;
+	}
+	*out = it;
+	return 1;
+}
+
+static size_t array_len(const cJSON *a)
+{
+	const cJSON *it;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(it, a)
+		n++;
+	return n;
+}
+
+/* node is a non-empty array of at most max_len values (of: "numbers",
+ * "integers"); reports what it is not. Returns its length, or 0. */
+static size_t array_of(const cJSON *node, const char *ptr, const char *of,
+		       size_t max_len, struct problem *p)
+{
+	size_t len;
+
+	if (!cJSON_IsArray(node)) {
+		problem_add(p, PROB_WRONG_TYPE, ptr, "expected an array of %s, got %s",
+			    of, type_name(node));
+		return 0;
+	}
+	len = array_len(node);
+	if (len == 0) {
+		problem_add(p, PROB_INVALID, ptr, "must not be empty");
+		return 0;
+	}
+	if (len > max_len) {
+		problem_add(p, PROB_TOO_LARGE, ptr,
+			    "%zu values exceed the limit of %zu", len, max_len);
+		return 0;
+	}
+	return len;
+}
+
+static int out_of_memory(struct problem *p, const char *ptr)
+{
+	problem_set(p, PROB_OUT_OF_MEMORY, "out of memory reading %s",
+		    ptr[0] ? ptr : "the body");
+	return -1;
+}
+
+/* One cell that is not a finite number (or an allowed null): reports it. */
+static void bad_cell(const cJSON *it, const char *ptr, struct problem *p)
+{
+	double v;
+
+	if (cJSON_IsNull(it))
+		problem_add(p, PROB_WRONG_TYPE, ptr, "expected a number, got null");
+	else
+		json_as_double(it, ptr, &v, p);
+}
+
+int json_as_vector(const cJSON *node, const char *ptr, size_t max_len,
+		   double **out, size_t *n, struct problem *p)
+{
+	char cp[PROBLEM_POINTER_MAX];
+	const cJSON *it;
+	double *v = NULL;
+	size_t len, i = 0;
+	int bad = 0;
+
+	*out = NULL;
+	*n = 0;
+	len = array_of(node, ptr, "numbers", max_len, p);
+	if (len == 0)
+		return -1;
+	v = gg_malloc(len * sizeof(*v));
+	if (!v)
+		return out_of_memory(p, ptr);
+	cJSON_ArrayForEach(it, node) {
+		if (cJSON_IsNumber(it) && isfinite(it->valuedouble)) {
+			v[i++] = it->valuedouble;
+			continue;
+		}
+		bad = 1;
+		json_pointer_index(cp, sizeof(cp), ptr, i++);
+		bad_cell(it, cp, p);
+		if (p->n_errors >= PROBLEM_MAX_ERRORS)
+			break;
+	}
+	if (bad) {
+		gg_free(v);
+		return -1;
+	}
+	*out = v;
+	*n = len;
+	return 1;
+}
+
+int json_get_vector(const cJSON *obj, const char *base, const char *key,
+		    unsigned flags, size_t max_len, double **out, size_t *n,
+		    struct problem *p)
+{
+	const cJSON *it = member(obj, key);
+	char ptr[PROBLEM_POINTER_MAX];
+
+	json_pointer(ptr, sizeof(ptr), base, key);
+	*out = NULL;
+	*n = 0;
+	if (!it)
+		return absent(ptr, key, flags, p);
+	return json_as_vector(it, ptr, max_len, out, n, p);
+}
+
+int json_get_int_vector(const cJSON *obj, const char *base, const char *key,
+			unsigned flags, size_t max_len, int64_t lo, int64_t hi,
+			int64_t **out, size_t *n, struct problem *p)
+{
+	const cJSON *node = member(obj, key), *it;
+	char ptr[PROBLEM_POINTER_MAX], cp[PROBLEM_POINTER_MAX];
+	int64_t *v = NULL;
+	size_t len, i = 0;
+	int bad = 0;
+
+	json_pointer(ptr, sizeof(ptr), base, key);
+	*out = NULL;
+	*n = 0;
+	if (!node)
+		return absent(ptr, key, flags, p);
+	len = array_of(node, ptr, "integers", max_len, p);
+	if (len == 0)
+		return -1;
+	v = gg_malloc(len * sizeof(*v));
+	if (!v)
+		return out_of_memory(p, ptr);
+	cJSON_ArrayForEach(it, node) {
+		json_pointer_index(cp, sizeof(cp), ptr, i);
+		if (json_as_int(it, cp, lo, hi, &v[i++], p) < 0) {
+			bad = 1;
+			if (p->n_errors >= PROBLEM_MAX_ERRORS)
+				break;
+		}
+	}
+	if (bad) {
+		gg_free(v);
+		return -1;
+	}
+	*out = v;
+	*n = len;
+	return 1;
+}
+
+int json_as_matrix(const cJSON *node, const char *ptr, unsigned flags,
+		   size_t max_elements, struct json_matrix *m,
+		   struct problem *p)
+{
+	char rp[PROBLEM_POINTER_MAX], cp[PROBLEM_POINTER_MAX];
+	const cJSON *row, *it, *first;
+	bool flat, nulls = (flags & JSON_ALLOW_NULL) != 0;
+	size_t rows, cols, len, i = 0, j;
+	double *v = NULL;
+	int bad = 0;
+
+	m->v = NULL;
+	m->rows = m->cols = 0;
+	if (!cJSON_IsArray(node)) {
+		problem_add(p, PROB_WRONG_TYPE, ptr,
+			    "expected a matrix (an array of rows), got %s",
+			    type_name(node));
+		return -1;
+	}
+	first = node->child;
+	if (!first) {
+		problem_add(p, PROB_INVALID, ptr, "matrix must not be empty");
+		return -1;
+	}
+	flat = (flags & JSON_FLAT_COLUMN) && !cJSON_IsArray(first);
+	if (!flat && !cJSON_IsArray(first)) {
+		json_pointer_index(rp, sizeof(rp), ptr, 0);
+		problem_add(p, PROB_WRONG_TYPE, rp,
+			    "expected a row (an array of numbers), got %s",
+			    type_name(first));
+		return -1;
+	}
+	rows = array_len(node);
+	cols = flat ? 1 : array_len(first);
+	if (cols == 0) {
+		json_pointer_index(rp, sizeof(rp), ptr, 0);
+		problem_add(p, PROB_INVALID, rp, "a row must not be empty");
+		return -1;
+	}
+	if (rows > max_elements / cols) {
+		if (rows > SIZE_MAX / cols)
+			problem_add(p, PROB_TOO_LARGE, ptr,
+				    "%zu x %zu matrix exceeds the limit of %zu elements",
+				    rows, cols, max_elements);
+		else
+			problem_add(p, PROB_TOO_LARGE, ptr,
+				    "%zu x %zu matrix has %zu elements, over the limit of %zu",
+				    rows, cols, rows * cols, max_elements);
+		return -1;
+	}
+	v = gg_malloc(rows * cols * sizeof(*v));
+	if (!v)
+		return out_of_memory(p, ptr);
+	if (flat) {
+		cJSON_ArrayForEach(it, node) {
+			if (cJSON_IsNumber(it) && isfinite(it->valuedouble)) {
+				v[i++] = it->valuedouble;
+			} else if (nulls && cJSON_IsNull(it)) {
+				v[i++] = NAN;
+			} else {
+				bad = 1;
+				json_pointer_index(cp, sizeof(cp), ptr, i++);
+				bad_cell(it, cp, p);
+				if (p->n_errors >= PROBLEM_MAX_ERRORS)
+					break;
+			}
+		}
+		goto out;
+	}
+	cJSON_ArrayForEach(row, node) {
+		if (p->n_errors >= PROBLEM_MAX_ERRORS && bad)
+			break;
+		if (!cJSON_IsArray(row)) {
+			bad = 1;
+			json_pointer_index(rp, sizeof(rp), ptr, i++);
+			problem_add(p, PROB_WRONG_TYPE, rp,
+				    "expected a row (an array of numbers), got %s",
+				    type_name(row));
+			continue;
+		}
+		len = array_len(row);
+		if (len != cols) {
+			bad = 1;
+			json_pointer_index(rp, sizeof(rp), ptr, i);
+			problem_add(p, PROB_SHAPE_MISMATCH, rp,
+				    "row %zu has %zu values, row 0 has %zu",
+				    i, len, cols);
+			i++;
+			continue;
+		}
+		j = 0;
+		cJSON_ArrayForEach(it, row) {
+			if (cJSON_IsNumber(it) && isfinite(it->valuedouble)) {
+				v[i * cols + j++] = it->valuedouble;
+				continue;
+			}
+			if (nulls && cJSON_IsNull(it)) {
+				v[i * cols + j++] = NAN;
+				continue;
+			}
+			bad = 1;
+			json_pointer_index(rp, sizeof(rp), ptr, i);
+			json_pointer_index(cp, sizeof(cp), rp, j++);
+			bad_cell(it, cp, p);
+			if (p->n_errors >= PROBLEM_MAX_ERRORS)
+				break;
+		}
+		i++;
+	}
+out:
+	if (bad) {
+		gg_free(v);
+		return -1;
+	}
+	m->v = v;
+	m->rows = rows;
+	m->cols = cols;
+	return 1;
+}
+
+int json_get_matrix(const cJSON *obj, const char *base, const char *key,
+		    unsigned flags, size_t max_elements, struct json_matrix *m,
+		    struct problem *p)
+{
+	const cJSON *it = member(obj, key);
+	char ptr[PROBLEM_POINTER_MAX];
+
+	json_pointer(ptr, sizeof(ptr), base, key);
+	m->v = NULL;
+	m->rows = m->cols = 0;
+	if (!it)
+		return absent(ptr, key, flags, p);
+	return json_as_matrix(it, ptr, flags, max_elements, m, p);
+}
+
