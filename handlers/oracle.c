@@ -27,7 +27,6 @@
 
 #define ORACLE_URL_MAX 2048
 #define ORACLE_DETAIL_MAX 400
-#define ORACLE_SNIPPET 120
 
 /* ---- allow-list ------------------------------------------------------------ */
 
@@ -425,17 +424,24 @@ static void conn_close(struct oracle *o, struct conn *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* Up to ORACLE_SNIPPET printable bytes of the answer. */
-static void snippet(const struct conn *c, char *out, size_t n)
+/* What a bad answer may say about itself: its status, content type and
+ * size, never its content (the oracle may be a loopback service whose
+ * answers are not the client's to read). */
+static void answer_facts(const struct conn *c, long code, const char *ctype,
+			 char *out, size_t n)
 {
+	char type[64];
 	size_t k = 0;
 
-	for (size_t i = 0; i < c->resp.len && k + 1 < n && i < ORACLE_SNIPPET; i++) {
-		unsigned char ch = (unsigned char)c->resp.data[i];
+	for (; ctype && ctype[k] && k + 1 < sizeof(type); k++) {
+		unsigned char ch = (unsigned char)ctype[k];
 
-		out[k++] = ch >= 0x20 && ch < 0x7f ? (char)ch : ' ';
+		type[k] = ch > 0x20 && ch < 0x7f && ch != '"' && ch != '\\' ?
+			  (char)ch : '?';
 	}
-	out[k] = '\0';
+	type[k] = '\0';
+	snprintf(out, n, "HTTP %ld, Content-Type %s, %zu bytes", code,
+		 k ? type : "none", c->resp.len);
 }
 
 /* Starts the body: {"theta": [...], "<key>": [ */
@@ -531,7 +537,7 @@ static int conn_finish(struct oracle *o, struct conn *c, CURLcode rc,
 {
 	size_t m = c->m;
 	long code = 0;
-	char *ctype = NULL, snip[ORACLE_SNIPPET + 1];
+	char *ctype = NULL, facts[160];
 	cJSON *root = NULL;
 	const cJSON *arr = NULL;
 	struct problem pr;
@@ -561,22 +567,20 @@ static int conn_finish(struct oracle *o, struct conn *c, CURLcode rc,
 	}
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_getinfo(c->easy, CURLINFO_CONTENT_TYPE, &ctype);
-	snippet(c, snip, sizeof(snip));
+	answer_facts(c, code, ctype, facts, sizeof(facts));
 	if (code != 200)
-		return fail(o, ORACLE_EUPSTREAM, "the oracle answered HTTP %ld%s, expected 200: %s",
-			    code, code >= 300 && code < 400 ? " (redirects are not followed)" : "",
-			    snip);
+		return fail(o, ORACLE_EUPSTREAM, "the oracle answered %s; expected HTTP 200%s",
+			    facts, code >= 300 && code < 400 ? " (redirects are not followed)" : "");
 	problem_init(&pr);
 	if (json_parse(c->resp.data, c->resp.len, &root, &pr) < 0) {
 		st = fail(o, pr.kind == PROB_OUT_OF_MEMORY ? ORACLE_ENOMEM : ORACLE_EUPSTREAM,
-			  "the oracle's answer is not JSON (Content-Type %s; %s): %s",
-			  ctype ? ctype : "none", pr.detail, snip);
+			  "the oracle's answer is not JSON (%s)", facts);
 		goto out;
 	}
 	if (!cJSON_IsObject(root) ||
 	    json_get_node(root, "", "costs", JSON_REQUIRED, cJSON_Array, &arr, &pr) < 0) {
 		st = fail(o, ORACLE_EUPSTREAM,
-			  "the oracle's answer is not {\"costs\": [...]}: %s", snip);
+			  "the oracle's answer is not {\"costs\": [...]} (%s)", facts);
 		goto out;
 	}
 	got = (size_t)cJSON_GetArraySize(arr);
@@ -586,9 +590,9 @@ static int conn_finish(struct oracle *o, struct conn *c, CURLcode rc,
 		goto out;
 	}
 	if (json_as_vector(arr, "/costs", m, &v, &got, &pr) < 0) {
-		st = fail(o, ORACLE_EUPSTREAM, "the oracle's answer has a bad cost: %s: %s",
+		st = fail(o, ORACLE_EUPSTREAM, "the oracle's answer has a bad cost at %s: %s",
 			  pr.n_errors ? pr.errors[0].pointer : "/costs",
-			  pr.n_errors ? pr.errors[0].detail : pr.detail);
+			  problem_title(pr.kind));
 		goto out;
 	}
 	for (size_t k = 0; k < m; k++) {

@@ -325,6 +325,39 @@ START_TEST(oracle_misbehaviour_is_an_upstream_error)
 }
 END_TEST
 
+/* An oracle's problems state its status, content type and size, never its
+ * content: a loopback service's answer must not read through the 502. */
+static const char *const secret_paths[] = {"/secret", "/secret_500", "/secret_cost"};
+
+START_TEST(oracle_problems_never_echo_the_answer)
+{
+	const char *path = secret_paths[_i];
+	struct fx f;
+	long status;
+	char *text = NULL;
+	cJSON *j;
+
+	fx_start(&f, NULL);
+	j = check(&f, body(url_of(&f, path), "", "", 1.0, NULL), &status, &text);
+	ck_assert_msg(status == 502, "%s: status %ld: %s", path, status, text);
+	ck_assert_msg(strstr(text, "SECRET") == NULL && strstr(text, "hunter2") == NULL &&
+		      strstr(text, "token") == NULL,
+		      "%s: the oracle's answer reads through: %s", path, text);
+	/* what it may say: the status, the content type, the size */
+	if (strcmp(path, "/secret_cost") != 0) {
+		char want[96];
+
+		snprintf(want, sizeof(want), "HTTP %d, Content-Type text/plain, %zu bytes",
+			 strcmp(path, "/secret") ? 500 : 200, strlen(OS_SECRET));
+		ck_assert_msg(strstr(get(j, "detail")->valuestring, want) != NULL,
+			      "%s: no '%s' in %s", path, want, text);
+	}
+	free(text);
+	cJSON_Delete(j);
+	fx_stop(&f);
+}
+END_TEST
+
 /* ---- the allow-list ------------------------------------------------------------ */
 
 /* tmpl with its one "%u" replaced by port (tables of templates). */
@@ -459,6 +492,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, oracle_wrong_block_fails_and_is_blamed);
 	tcase_add_test(tc, oracle_sampled_and_directional_checks);
 	tcase_add_test(tc, oracle_request_fields_are_validated);
+	tcase_add_loop_test(bad, oracle_problems_never_echo_the_answer, 0,
+			    (int)(sizeof(secret_paths) / sizeof(*secret_paths)));
 	tcase_add_loop_test(bad, oracle_misbehaviour_is_an_upstream_error, 0,
 			    (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
 	tcase_add_loop_test(allow, oracle_url_must_be_on_the_allow_list, 0,

@@ -223,7 +223,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 	pthread_mutex_lock(&s->lock);
 	s->inflight--;
 	pthread_mutex_unlock(&s->lock);
-	if (strcmp(url, "/html") == 0) {
+	if (strncmp(url, "/secret", 7) == 0) {
+		/* a loopback service's private answer, in three wrappings */
+		static const char secret[] = OS_SECRET;
+		static const char json[] = "{\"costs\": [\"" OS_SECRET "\"]}";
+
+		if (strcmp(url, "/secret_cost") == 0)
+			ret = reply(c, 200, "application/json", json, sizeof(json) - 1);
+		else
+			ret = reply(c, strcmp(url, "/secret_500") ? 200 : 500,
+				    "text/plain", secret, sizeof(secret) - 1);
+	} else if (strcmp(url, "/html") == 0) {
 		static const char html[] = "<html><body><h1>Welcome</h1></body></html>";
 
 		ret = reply(c, 200, "text/html", html, sizeof(html) - 1);

@@ -9,11 +9,16 @@
  *   /inf       first cost 1e999          /bigstr  first cost a long string
  *   /html      an HTML page (200)        /500     HTTP 500 with JSON
  *   /redirect  302 to /ok                /huge    a 5 MB answer
- *   /chunked   a 5 MB chunked answer (no Content-Length) */
+ *   /chunked   a 5 MB chunked answer (no Content-Length)
+ *   /secret    OS_SECRET as text/plain (200); /secret_500 the same as a 500;
+ *   /secret_cost  {"costs": [OS_SECRET]} */
 #ifndef GRADGUARD_TEST_ORACLE_SERVER_H
 #define GRADGUARD_TEST_ORACLE_SERVER_H
 
 #include <stddef.h>
+
+/* What a private loopback service answers; must never reach a client. */
+#define OS_SECRET "SECRET-7f3a9c token=hunter2-e41b"
 
 struct oracle_server;
 
