@@ -28,6 +28,7 @@
 	X(PROB_OVERLOADED, 429, "overloaded", "Server overloaded, retry later") \
 	X(PROB_INTERNAL, 500, "internal-error", "Internal error") \
 	X(PROB_OUT_OF_MEMORY, 503, "out-of-memory", "Out of memory") \
+	X(PROB_NOT_IMPLEMENTED, 501, "not-implemented", "Not implemented") \
 	X(PROB_UPSTREAM, 502, "upstream-error", "Upstream answered badly") \
 	X(PROB_STORE_UNAVAILABLE, 503, "store-unavailable", "Session store unavailable") \
 	X(PROB_SHUTTING_DOWN, 503, "shutting-down", "Server is shutting down") \

@@ -1,6 +1,7 @@
 /* stderr logging, text or JSON lines; see log.h. */
 #include "log.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -36,6 +37,54 @@ static void log_write(struct buf *b)
 		p += n;
 		left -= (size_t)n;
 	}
+}
+
+/* Bytes a text-log value may hold as they are: no space, quote, '=' or
+ * backslash, so that a value can neither start another field nor end the
+ * line. */
+static bool plain_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || (c && strchr("._:/-{}+@,", c));
+}
+
+/* Appends s to b with every byte outside printable ASCII, and the
+ * backslash, as \xNN; with quote also '"' (a field value), the
+ * whole then in double quotes unless every byte is plain_byte. */
+static void put_escaped(struct buf *b, const char *s, bool quote)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	bool plain = *p != '\0';
+
+	for (const unsigned char *q = p; *q && plain; q++)
+		plain = plain_byte(*q);
+	if (quote && plain) {
+		buf_puts(b, (const char *)p);
+		return;
+	}
+	if (quote)
+		buf_putc(b, '"');
+	for (; *p; p++) {
+		if (*p >= 0x20 && *p < 0x7f && *p != '\\' &&
+		    !(quote && *p == '"')) {
+			buf_putc(b, (char)*p);
+			continue;
+		}
+		buf_putc(b, '\\');
+		buf_putc(b, 'x');
+		buf_putc(b, hex[*p >> 4]);
+		buf_putc(b, hex[*p & 15]);
+	}
+	if (quote)
+		buf_putc(b, '"');
+}
+
+/* " name=value" with the value escaped (put_escaped). */
+static void put_field(struct buf *b, const char *name, const char *value)
+{
+	buf_printf(b, " %s=", name);
+	put_escaped(b, value, true);
 }
 
 /* Starts one line in b: ts gets the time; in JSON, w has opened the object
@@ -86,9 +135,11 @@ void log_access(enum log_format f, const struct access_entry *e)
 		jw_key(&w, "duration_ms");
 		jw_double(&w, (double)(uint64_t)(ms * 1000.0) / 1000.0);
 	} else {
-		buf_printf(&b, "%s access id=%s method=%s route=%s status=%u "
-			   "bytes=%llu ms=%.3f\n", ts, e->request_id,
-			   e->method, e->route, e->status,
+		buf_printf(&b, "%s access", ts);
+		put_field(&b, "id", e->request_id);
+		put_field(&b, "method", e->method);
+		put_field(&b, "route", e->route);
+		buf_printf(&b, " status=%u bytes=%llu ms=%.3f\n", e->status,
 			   (unsigned long long)e->bytes, ms);
 	}
 	line_end(f, &b, &w);
@@ -113,7 +164,9 @@ void log_vmsg(enum log_format f, const char *level, const char *fmt,
 		jw_key(&w, "msg");
 		jw_string(&w, msg);
 	} else {
-		buf_printf(&b, "%s %s %s\n", ts, level, msg);
+		buf_printf(&b, "%s %s ", ts, level);
+		put_escaped(&b, msg, false);
+		buf_putc(&b, '\n');
 	}
 	line_end(f, &b, &w);
 }

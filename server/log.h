@@ -1,6 +1,10 @@
 /* Logging on stderr: one access-log line per request (text or JSON, never
  * anything from bodies) and startup/shutdown messages. Each line is written
- * with a single write so lines from many threads do not interleave. */
+ * with a single write so lines from many threads do not interleave. No value
+ * can forge a field or a line: JSON strings are escaped, and in the text
+ * format a value with a byte outside [A-Za-z0-9._:/{}+@,-] is written in
+ * double quotes with '"', '\\' and non-printable bytes as \xNN
+ * (messages: '\\' and non-printable bytes as \xNN). */
 #ifndef GRADGUARD_LOG_H
 #define GRADGUARD_LOG_H
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -40,8 +41,10 @@
  * few thousand numbers takes microseconds and must not queue behind
  * gradient checks (bench/overload). */
 #define SERVER_LIGHT_BODY (64u * 1024u)
-/* A client's X-Request-Id longer than this is replaced by our own. */
-#define REQUEST_ID_MAX 128
+/* A client's X-Request-Id is kept only when it is 1..REQUEST_ID_MAX bytes
+ * of [A-Za-z0-9._:-] (nothing that could forge a log field or a header);
+ * any other is replaced by our own. */
+#define REQUEST_ID_MAX 64
 
 enum req_state { REQ_READING, REQ_WORKING, REQ_DONE, REQ_SENT };
 
@@ -57,6 +60,7 @@ struct req {
 	char id[REQUEST_ID_MAX + 1];
 	struct buf body;               /* capped at max_body */
 	bool overflow;                 /* body passed max_body */
+	bool close;                    /* answer with Connection: close */
 	size_t discarded;              /* bytes dropped after the overflow */
 	_Atomic int state;             /* enum req_state */
 	struct hres res;
@@ -76,8 +80,9 @@ static bool request_id_sane(const char *s)
 	if (!s || !*s)
 		return false;
 	for (n = 0; s[n]; n++)
-		if (n >= REQUEST_ID_MAX || (unsigned char)s[n] < 0x20 ||
-		    (unsigned char)s[n] > 0x7e)
+		if (n >= REQUEST_ID_MAX ||
+		    !((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
+		      (s[n] >= '0' && s[n] <= '9') || strchr("._:-", s[n])))
 			return false;
 	return true;
 }
@@ -179,6 +184,9 @@ static enum MHD_Result req_send(struct req *r)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 					ctype);
 	MHD_add_response_header(resp, "X-Request-Id", r->id);
+	if (r->close)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+					"close");
 	if (status == 405 && r->match.allow[0])
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
 					r->match.allow);
@@ -278,6 +286,63 @@ static int req_authenticate(struct req *r)
 	return -1;
 }
 
+/* The framing headers of a request, counted by framing_header. */
+struct framing {
+	unsigned n_length, n_coding;
+	const char *length;            /* the first Content-Length */
+	const char *coding;            /* the first Transfer-Encoding */
+	bool lengths_differ;
+};
+
+static enum MHD_Result framing_header(void *cls, enum MHD_ValueKind kind,
+				      const char *key, const char *value)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	value = value ? value : "";
+	if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+		if (f->n_length++ == 0)
+			f->length = value;
+		else if (strcmp(f->length, value) != 0)
+			f->lengths_differ = true;
+	} else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+		if (f->n_coding++ == 0)
+			f->coding = value;
+	}
+	return MHD_YES;
+}
+
+/* Refuses the framings that two parsers may read differently (RFC 9112
+ * §6.1, §6.3), before anything else, with Connection: close (the rest of
+ * the connection cannot be trusted to start a new request): both
+ * Content-Length and Transfer-Encoding, or Content-Lengths that disagree,
+ * are 400; a transfer coding other than "chunked" alone is 501 (MHD would
+ * read such a body until the client closes). Returns -1 with the problem
+ * set, or 0. */
+static int req_framing(struct req *r)
+{
+	struct framing f = {0, 0, NULL, NULL, false};
+
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, framing_header, &f);
+	if (f.n_coding && f.n_length)
+		problem_set(&r->res.problem, PROB_BAD_REQUEST,
+			    "a request must not have both Content-Length and "
+			    "Transfer-Encoding");
+	else if (f.lengths_differ)
+		problem_set(&r->res.problem, PROB_BAD_REQUEST,
+			    "the request has Content-Length headers that "
+			    "disagree");
+	else if (f.n_coding && (f.n_coding > 1 ||
+				strcasecmp(f.coding, "chunked") != 0))
+		problem_set(&r->res.problem, PROB_NOT_IMPLEMENTED,
+			    "the only transfer coding accepted is chunked");
+	else
+		return 0;
+	r->close = true;
+	return -1;
+}
+
 /* First call: authentication, route, content type and Content-Length
  * checks. Errors found here are answered at once, before any body is
  * read. */
@@ -290,7 +355,7 @@ static enum MHD_Result req_begin(struct req *r, const char *url,
 	char *end;
 
 	router_match(s->routes, s->n_routes, method, url, &r->match);
-	if (req_authenticate(r))
+	if (req_framing(r) || req_authenticate(r))
 		return req_send(r);
 	if (r->match.status == 404) {
 		problem_set(&r->res.problem, PROB_NOT_FOUND,

@@ -335,18 +335,18 @@ END_TEST
 
 START_TEST(request_id_is_echoed_when_sane_and_generated_otherwise)
 {
-	static const char *const mine[] = {"X-Request-Id: trace-42/abc", NULL};
+	static const char *const mine[] = {"X-Request-Id: trace-42:abc", NULL};
 	char longid[160 + 16];
 	const char *const too_long[] = {longid, NULL};
 	struct gg_response a, b, c, d;
 
 	ck_assert_int_eq(gg_request(&srv, "GET", "/healthz", NULL, NULL, 0,
 				    mine, &a), 0);
-	ck_assert_str_eq(a.request_id, "trace-42/abc");
+	ck_assert_str_eq(a.request_id, "trace-42:abc");
 	ck_assert_int_eq(gg_request(&srv, "GET", "/nope", NULL, NULL, 0, mine,
 				    &d), 0);
 	cJSON_Delete(expect_problem(&d, 404, "/problems/not-found", "404"));
-	ck_assert_str_eq(d.request_id, "trace-42/abc");
+	ck_assert_str_eq(d.request_id, "trace-42:abc");
 	ck_assert_int_eq(gg_request(&srv, "GET", "/healthz", NULL, NULL, 0,
 				    NULL, &b), 0);
 	ck_assert_int_eq(gg_request(&srv, "GET", "/healthz", NULL, NULL, 0,
