@@ -39,9 +39,20 @@ static const struct option_def options[] = {
 	    "idle connections (slow or stalled clients) are cut after this "
 	    "(default 30)"),
 	NUM("max-connections-per-ip", OPT_UINT, max_conn_per_ip, 0, 65535, "N",
-	    "connections open at once from one client address; keep 0 behind "
-	    "a load balancer, where all share its address (default 0: no "
-	    "limit)"),
+	    "connections open at once from one client address; 0 (no limit) "
+	    "behind a load balancer, where all share its address (default "
+	    "64)"),
+	NUM("header-timeout", OPT_UINT, header_timeout, 0, 3600, "SECONDS",
+	    "a request's headers must arrive within this, counted from the "
+	    "connection or the previous request; 0: no limit (default 10)"),
+	NUM("min-body-rate", OPT_UINT, min_body_rate, 0, 1000000000,
+	    "BYTES_PER_S", "a body must arrive at this average rate once "
+	    "header-timeout seconds have passed since its headers; 0: no "
+	    "minimum (default 1024)"),
+	NUM("max-memory", OPT_SIZE, max_memory, 1, SIZE_MAX, "BYTES",
+	    "request bodies held at once, over all connections; a request "
+	    "that would exceed it gets 503 (default: a quarter of the RAM, "
+	    "64 MiB..8 GiB)"),
 	{"store", OPT_STR, OFF(store), CONFIG_STR_MAX, 0, 0, "URL",
 	 "session store: memory:, sqlite:PATH or "
 	 "redis://HOST:PORT[/DB][?ttl=SECONDS] "
@@ -87,6 +98,18 @@ static unsigned cores(void)
 	return n < 1 ? 1 : n > 1024 ? 1024 : (unsigned)n;
 }
 
+/* A quarter of the physical memory, within [64 MiB, 8 GiB]. */
+static size_t default_max_memory(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+	uint64_t q = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 4
+					   : 0;
+	uint64_t lo = 64ull << 20, hi = 8ull << 30;
+
+	q = q < lo ? lo : q > hi ? hi : q;
+	return q > SIZE_MAX ? SIZE_MAX : (size_t)q;
+}
+
 static void config_defaults(struct config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -96,6 +119,10 @@ static void config_defaults(struct config *c)
 	c->workers = cores();
 	c->queue = 64;
 	c->conn_timeout = 30;
+	c->max_conn_per_ip = 64;
+	c->header_timeout = 10;
+	c->min_body_rate = 1024;
+	c->max_memory = default_max_memory();
 	snprintf(c->store, sizeof(c->store), "sqlite:./var/gradguard.db");
 	limits_default(&c->limits);
 	c->log_format = LOG_TEXT;

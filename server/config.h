@@ -22,6 +22,9 @@ struct config {
 	unsigned queue;          /* bounded work queue: jobs waiting */
 	unsigned conn_timeout;   /* seconds of silence before a connection is cut */
 	unsigned max_conn_per_ip; /* open connections from one address; 0: any */
+	unsigned header_timeout; /* seconds to receive a request's headers; 0: none */
+	unsigned min_body_rate;  /* body bytes/s on average after the grace; 0: none */
+	size_t max_memory;       /* bytes of request bodies held at once */
 	char store[CONFIG_STR_MAX];
 	uint32_t session_ttl;    /* seconds; 0: sessions never expire */
 	char api_keys_file[CONFIG_STR_MAX]; /* "": no authentication */

@@ -92,5 +92,6 @@ void handle_metrics(struct hctx *ctx, const cJSON *body, struct hres *res)
 		metrics_write_queue(&res->body, workers_pending(s->workers),
 				    s->cfg->queue, workers_busy(s->workers),
 				    s->cfg->workers);
+	server_write_limits(s, &res->body);
 	res->content_type = METRICS_CONTENT_TYPE;
 }

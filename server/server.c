@@ -21,6 +21,7 @@
 #include "core/alloc.h"
 #include "handlers/json.h"
 #include "auth.h"
+#include "guard.h"
 #include "log.h"
 #include "metrics.h"
 #include "reply.h"
@@ -41,6 +42,9 @@
  * few thousand numbers takes microseconds and must not queue behind
  * gradient checks (bench/overload). */
 #define SERVER_LIGHT_BODY (64u * 1024u)
+/* With --header-timeout 0, the grace a body has before --min-body-rate
+ * applies. */
+#define SERVER_BODY_GRACE_S 10u
 /* A client's X-Request-Id is kept only when it is 1..REQUEST_ID_MAX bytes
  * of [A-Za-z0-9._:-] (nothing that could forge a log field or a header);
  * any other is replaced by our own. */
@@ -61,6 +65,8 @@ struct req {
 	struct buf body;               /* capped at max_body */
 	bool overflow;                 /* body passed max_body */
 	bool close;                    /* answer with Connection: close */
+	struct guard_conn *gc;         /* the connection's guard entry */
+	uint64_t reserved;             /* body bytes held against max_memory */
 	size_t discarded;              /* bytes dropped after the overflow */
 	_Atomic int state;             /* enum req_state */
 	struct hres res;
@@ -102,10 +108,38 @@ static void request_id_new(struct server *s, char *out, size_t n)
 		 r[3], r[4], r[5], r[6], r[7]);
 }
 
+/* Reserves n more body bytes for r against the memory budget. Returns 0,
+ * or -1 (nothing reserved) when the budget would be exceeded. */
+static int req_reserve(struct req *r, uint64_t n)
+{
+	struct server *s = r->srv;
+	uint64_t held = atomic_load(&s->body_held);
+
+	do {
+		if (n > s->cfg->max_memory || held > s->cfg->max_memory - n)
+			return -1;
+	} while (!atomic_compare_exchange_weak(&s->body_held, &held,
+					       held + n));
+	r->reserved += n;
+	return 0;
+}
+
+/* The 503 for a body the budget has no room for; the connection closes
+ * (the body is not read, or read only to be dropped). */
+static void req_no_memory(struct req *r, uint64_t want)
+{
+	r->close = true;
+	problem_set(&r->res.problem, PROB_OUT_OF_MEMORY,
+		    "the memory for request bodies (--max-memory %zu bytes) "
+		    "has no room for %llu more bytes now; retry later",
+		    r->srv->cfg->max_memory, (unsigned long long)want);
+}
+
 static void req_free(struct req *r)
 {
 	if (!r)
 		return;
+	atomic_fetch_sub(&r->srv->body_held, r->reserved);
 	buf_free(&r->body);
 	hres_free(&r->res);
 	gg_free(r);
@@ -190,7 +224,8 @@ static enum MHD_Result req_send(struct req *r)
 	if (status == 405 && r->match.allow[0])
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW,
 					r->match.allow);
-	if (status == 429)
+	if (status == 429 || (problem_is_set(&r->res.problem) &&
+			      r->res.problem.kind == PROB_OUT_OF_MEMORY))
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
 	if (status == 401)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
@@ -392,6 +427,11 @@ static enum MHD_Result req_begin(struct req *r, const char *url,
 				    s->cfg->limits.max_body);
 			return req_send(r);
 		}
+		/* the whole declared body is reserved before any is read */
+		if (errno == 0 && *end == '\0' && req_reserve(r, len)) {
+			req_no_memory(r, len);
+			return req_send(r);
+		}
 	}
 	return MHD_YES;
 }
@@ -409,13 +449,19 @@ static enum MHD_Result req_take(struct req *r, const char *data, size_t n)
 	if (atomic_load(&r->state) != REQ_READING || !r->route ||
 	    !(r->route->flags & ROUTE_JSON))
 		return MHD_YES;
-	if (buf_append(&r->body, data, n) == 0)
+	/* a chunked body reserves as it grows (a declared one did at once) */
+	if (r->body.len + n > r->reserved &&
+	    req_reserve(r, r->body.len + n - r->reserved)) {
+		req_no_memory(r, r->body.len + n - r->reserved);
+	} else if (buf_append(&r->body, data, n) == 0) {
 		return MHD_YES;
+	} else {
+		problem_set(&r->res.problem, PROB_TOO_LARGE,
+			    "the body exceeds max_body (%zu bytes)",
+			    r->srv->cfg->limits.max_body);
+	}
 	r->overflow = true;
 	buf_free(&r->body);
-	problem_set(&r->res.problem, PROB_TOO_LARGE,
-		    "the body exceeds max_body (%zu bytes)",
-		    r->srv->cfg->limits.max_body);
 	r->discarded = n;
 	return MHD_YES;
 }
@@ -475,21 +521,33 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
 
 	(void)version;
 	if (!r) {
+		const union MHD_ConnectionInfo *ci;
+		enum MHD_Result ret;
+
 		r = req_new(s, conn, method);
 		if (!r)
 			return MHD_NO;  /* out of memory: nothing to answer */
 		*con_cls = r;
 		metrics_in_flight_add(s->metrics, 1);
-		return req_begin(r, url, method);
+		ci = MHD_get_connection_info(conn,
+					     MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		r->gc = ci ? ci->socket_context : NULL;
+		guard_headers_done(s->guard, r->gc);
+		ret = req_begin(r, url, method);
+		if (r->status)  /* answered at once: no body to wait for */
+			guard_body_done(s->guard, r->gc);
+		return ret;
 	}
 	if (*upload_data_size) {
 		size_t n = *upload_data_size;
 
 		*upload_data_size = 0;
+		guard_body(s->guard, r->gc, n);
 		return req_take(r, upload_data, n);
 	}
 	switch (atomic_load(&r->state)) {
 	case REQ_READING:
+		guard_body_done(s->guard, r->gc);
 		return req_dispatch(r);
 	case REQ_DONE:
 		return req_send(r);
@@ -530,11 +588,53 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 			r->id, r->method, e.route, r->status,
 			problem_type(r->res.problem.kind),
 			r->res.problem.detail);
+	guard_request_done(s->guard, r->gc);
 	req_free(r);
 	metrics_in_flight_add(s->metrics, -1);
 	pthread_mutex_lock(&s->idle_lock);
 	pthread_cond_broadcast(&s->idle);
 	pthread_mutex_unlock(&s->idle_lock);
+}
+
+/* Every connection is known to the guard from accept to close; CLOSED
+ * comes before MHD closes the socket (see guard.h). */
+static void on_connection(void *cls, struct MHD_Connection *conn,
+			  void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct server *s = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		guard_close(s->guard, *socket_context);
+		*socket_context = NULL;
+		return;
+	}
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	*socket_context = ci ? guard_open(s->guard, ci->connect_fd) : NULL;
+}
+
+void server_write_limits(const struct server *s, struct buf *b)
+{
+	buf_printf(b, "# HELP gradguard_body_bytes_held Bytes of request "
+		   "bodies held now (reserved against --max-memory).\n"
+		   "# TYPE gradguard_body_bytes_held gauge\n"
+		   "gradguard_body_bytes_held %llu\n"
+		   "# HELP gradguard_memory_budget_bytes --max-memory.\n"
+		   "# TYPE gradguard_memory_budget_bytes gauge\n"
+		   "gradguard_memory_budget_bytes %zu\n"
+		   "# HELP gradguard_connections_cut_total Connections cut "
+		   "for slow headers (--header-timeout) or a slow body "
+		   "(--min-body-rate).\n"
+		   "# TYPE gradguard_connections_cut_total counter\n"
+		   "gradguard_connections_cut_total{reason=\"slow_headers\"} "
+		   "%llu\n"
+		   "gradguard_connections_cut_total{reason=\"slow_body\"} "
+		   "%llu\n",
+		   (unsigned long long)atomic_load(&s->body_held),
+		   s->cfg->max_memory,
+		   (unsigned long long)guard_cut_headers(s->guard),
+		   (unsigned long long)guard_cut_bodies(s->guard));
 }
 
 __attribute__((format(printf, 2, 0)))
@@ -604,6 +704,13 @@ int server_start(const struct config *cfg, struct store *store,
 			"route but the public ones needs one",
 			auth_count(s->auth));
 	}
+	if (guard_start(cfg->header_timeout * 1000u, cfg->min_body_rate,
+			(cfg->header_timeout ? cfg->header_timeout
+					     : SERVER_BODY_GRACE_S) * 1000u,
+			&s->guard)) {
+		snprintf(err, errlen, "cannot start the slow-client guard");
+		goto fail;
+	}
 	s->metrics = metrics_new(s->routes, s->n_routes);
 	if (!s->metrics || workers_start(cfg->workers, cfg->queue,
 					 &s->workers) ||
@@ -627,6 +734,7 @@ int server_start(const struct config *cfg, struct store *store,
 		(unsigned int)cfg->max_conn_per_ip,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_CONN_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 		/* one thread: no pool (MHD warns about a pool of 1) */
 		cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
 		(unsigned int)cfg->threads, MHD_OPTION_END);
@@ -673,6 +781,7 @@ void server_stop(struct server *s, unsigned drain_ms)
 	workers_stop(s->light);
 	if (s->daemon)
 		MHD_stop_daemon(s->daemon);
+	guard_stop(s->guard);
 	metrics_free(s->metrics);
 	auth_free(s->auth);
 	pthread_cond_destroy(&s->idle);

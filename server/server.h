@@ -18,6 +18,8 @@ struct store;
 struct workers;
 struct metrics;
 struct auth;
+struct guard;
+struct buf;
 
 struct server {
 	const struct config *cfg;     /* borrowed, read-only */
@@ -26,6 +28,9 @@ struct server {
 	struct workers *light;        /* ROUTE_LIGHT routes: session reads etc. */
 	struct metrics *metrics;
 	struct auth *auth;            /* NULL: no API keys configured */
+	struct guard *guard;          /* slow-client limits (guard.h) */
+	_Atomic uint64_t body_held;   /* bytes of request bodies reserved
+	                               * against cfg->max_memory */
 	const struct route *routes;
 	size_t n_routes;
 	struct MHD_Daemon *daemon;
@@ -43,6 +48,10 @@ struct server {
  * Returns 0 and *out, or -1 with a message in err. */
 int server_start(const struct config *cfg, struct store *store,
 		 struct server **out, char *err, size_t errlen);
+/* Writes the gauges and counters of the connection and memory limits
+ * (gradguard_body_bytes_held, gradguard_memory_budget_bytes,
+ * gradguard_connections_cut_total{reason}) for GET /metrics. */
+void server_write_limits(const struct server *s, struct buf *b);
 /* Graceful stop: stops accepting, waits (at most drain_ms) for requests in
  * flight, then stops threads and frees. NULL is fine. */
 void server_stop(struct server *s, unsigned drain_ms);

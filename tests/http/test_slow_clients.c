@@ -184,9 +184,14 @@ END_TEST
 /* ---- idle connections ----------------------------------------------------- */
 
 /* Half of the connections say nothing, half sent part of their headers;
- * a normal request still gets its answer at once. */
+ * a normal request still gets its answer at once. They all come from
+ * 127.0.0.1, so the per-address limit (default 64) is lifted here: the
+ * point is what many open connections cost, not who opens them. */
 START_TEST(idle_connections_do_not_starve_a_request)
 {
+	static const char *const no_ip_limit[] = {
+		"--max-connections-per-ip", "0", NULL,
+	};
 	static const char part[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
 	static const char fit[] = "{\"op\": \"fit_transform\", "
 				  "\"data\": [[1, 2], [3, 4], [5, 7]]}";
@@ -195,7 +200,7 @@ START_TEST(idle_connections_do_not_starve_a_request)
 	int fds[IDLE_CONNS];
 	long long t0, dt;
 
-	start(&s);
+	ck_assert_int_eq(gg_server_start(&s, no_ip_limit), 0);
 	for (int i = 0; i < IDLE_CONNS; i++) {
 		fds[i] = raw_connect(&s);
 		ck_assert_msg(fds[i] >= 0, "connection %d refused", i);
@@ -285,6 +290,78 @@ START_TEST(clients_hanging_up_mid_response_cost_nothing)
 }
 END_TEST
 
+/* ---- the header time-out and the minimum body rate ---------------------- */
+
+/* --header-timeout and --min-body-rate asked for (small, to be quick). */
+#define HEADER_TIMEOUT_S 2
+#define MIN_BODY_RATE "1000"
+/* Gaps between a trickler's pieces: far shorter than the connection
+ * time-out, so only the new limits can cut them. */
+#define TRICKLE_MS 250
+
+/* Sends piece every TRICKLE_MS until the server closes the connection (a
+ * send fails or EOF is read) or ms pass; returns the time that took, or
+ * -1 if it was still open. */
+static long long trickle_until_cut(int fd, const char *piece, int ms)
+{
+	long long t0 = now_ms();
+
+	while (now_ms() - t0 < ms) {
+		struct pollfd p = {fd, POLLIN, 0};
+		char c;
+
+		if (!raw_send(fd, piece, strlen(piece)))
+			return now_ms() - t0;
+		if (poll(&p, 1, TRICKLE_MS) == 1 &&
+		    recv(fd, &c, 1, MSG_DONTWAIT) <= 0)
+			return now_ms() - t0;
+	}
+	return -1;
+}
+
+/* Clients that keep every connection busy with one header line, or one
+ * body byte, at a time are never idle, so the connection time-out never
+ * cuts them: the header time-out and the minimum body rate do. A client
+ * that sends at a normal pace is served on a kept-alive connection. */
+START_TEST(trickled_headers_and_bodies_are_cut)
+{
+	char ht[16];
+	const char *args[] = {"--header-timeout", ht, "--min-body-rate",
+			      MIN_BODY_RATE, "--connection-timeout", "30",
+			      NULL};
+	static const char body_head[] = "POST /normalize HTTP/1.1\r\n"
+					"Host: 127.0.0.1\r\n"
+					"Content-Type: application/json\r\n"
+					"Content-Length: 100000\r\n\r\n{";
+	int limit = HEADER_TIMEOUT_S * 1000 + CUT_SLACK_MS;
+	struct gg_server s;
+	long long t;
+	int fh, fb;
+
+	snprintf(ht, sizeof(ht), "%d", HEADER_TIMEOUT_S);
+	ck_assert_int_eq(gg_server_start(&s, args), 0);
+	fh = raw_connect(&s);
+	ck_assert(fh >= 0 && raw_send(fh, "GET /healthz HTTP/1.1\r\n", 23));
+	t = trickle_until_cut(fh, "X-A: b\r\n", limit);
+	ck_assert_msg(t >= 0, "trickled headers still open after %d ms",
+		      limit);
+	ck_assert_msg(t >= HEADER_TIMEOUT_S * 1000 - TRICKLE_MS,
+		      "trickled headers cut after %lld ms", t);
+	close(fh);
+	/* the body: 4 bytes every TRICKLE_MS, far under 1000 bytes/s; cut
+	 * once the grace (the header time-out) has passed */
+	fb = raw_connect(&s);
+	ck_assert(fb >= 0 && raw_send(fb, body_head, sizeof(body_head) - 1));
+	t = trickle_until_cut(fb, "1,  ", limit);
+	ck_assert_msg(t >= 0, "trickled body still open after %d ms", limit);
+	ck_assert_msg(t >= HEADER_TIMEOUT_S * 1000 - TRICKLE_MS,
+		      "trickled body cut after %lld ms", t);
+	close(fb);
+	expect_healthy(&s, "after the cut connections");
+	ck_assert_int_eq(gg_server_stop(&s), 0);
+}
+END_TEST
+
 /* Whether the daemon has --connection-timeout (its usage text names it). */
 static bool daemon_has_timeout_flag(void)
 {
@@ -305,6 +382,7 @@ static Suite *slow_clients_suite(void)
 	tcase_set_timeout(hang, 240);
 	tcase_set_timeout(cut, 120);
 	tcase_add_test(idle, idle_connections_do_not_starve_a_request);
+	tcase_add_test(idle, trickled_headers_and_bodies_are_cut);
 	tcase_add_loop_test(hang, clients_hanging_up_mid_response_cost_nothing,
 			    0, 2);
 	suite_add_tcase(s, idle);
