@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "tests/lib/harness.h"
+#include "tests/lib/http_util.h"
 #include "tests/lib/suite_run.h"
 
 #define JSON "application/json"
@@ -99,21 +100,6 @@ static void *post_check(void *arg)
 }
 
 /* The value of an unlabelled metric line "name V", or -1. */
-static double metric(const struct gg_server *s, const char *name)
-{
-	struct gg_response r;
-	double v = -1;
-	size_t n = strlen(name);
-
-	if (gg_request(s, "GET", "/metrics", NULL, NULL, 0, NULL, &r) == 0)
-		for (const char *p = r.body; p && *p;
-		     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-			if (!strncmp(p, name, n) && p[n] == ' ')
-				v = strtod(p + n + 1, NULL);
-	gg_response_free(&r);
-	return v;
-}
-
 static const char *problem_type(const struct gg_response *r, char *out,
 				size_t n)
 {
@@ -153,7 +139,7 @@ START_TEST(light_requests_pass_a_full_queue_and_heavy_ones_get_429)
 
 	ck_assert_int_eq(gg_server_start(&s, (const char *const[]){
 		"--workers", "1", "--queue", "1", NULL}), 0);
-	ck_assert(metric(&s, "gradguard_queue_capacity") == 1);
+	ck_assert(http_metric(&s, "gradguard_queue_capacity") == 1);
 	/* one after the other: the worker takes the first, the second
 	 * waits in the queue (submitted together, the second could find
 	 * the first still in the one slot) */
@@ -163,8 +149,8 @@ START_TEST(light_requests_pass_a_full_queue_and_heavy_ones_get_429)
 		pthread_create(&th[i], NULL, post_check, &calls[i]);
 		full = false;
 		while (!full && now_ms() < until)
-			full = metric(&s, "gradguard_workers_busy") == 1 &&
-			       metric(&s, "gradguard_queue_depth") == i;
+			full = http_metric(&s, "gradguard_workers_busy") == 1 &&
+			       http_metric(&s, "gradguard_queue_depth") == i;
 		ck_assert_msg(full, "call %d never reached the pool", i);
 	}
 
@@ -211,11 +197,11 @@ START_TEST(light_requests_pass_a_full_queue_and_heavy_ones_get_429)
 	ck_assert_str_eq(problem_type(&r, type, sizeof(type)),
 			 "/problems/overloaded");
 	gg_response_free(&r);
-	ck_assert(metric(&s, "gradguard_rejected_total{reason=\"overloaded\"}")
+	ck_assert(http_metric(&s, "gradguard_rejected_total{reason=\"overloaded\"}")
 		  == 1);
 	/* all of the above happened while the pool was full */
-	ck_assert(metric(&s, "gradguard_workers_busy") == 1);
-	ck_assert(metric(&s, "gradguard_queue_depth") == 1);
+	ck_assert(http_metric(&s, "gradguard_workers_busy") == 1);
+	ck_assert(http_metric(&s, "gradguard_queue_depth") == 1);
 
 	/* both slow checks end at their deadline_ms (counted from when
 	 * their work starts: the second one runs after the first), then the
@@ -235,10 +221,10 @@ START_TEST(light_requests_pass_a_full_queue_and_heavy_ones_get_429)
 	gg_response_free(&r);
 	/* the worker counts itself idle just after it hands the answer back */
 	until = now_ms() + 5000;
-	while (metric(&s, "gradguard_workers_busy") != 0 && now_ms() < until)
+	while (http_metric(&s, "gradguard_workers_busy") != 0 && now_ms() < until)
 		;
-	ck_assert(metric(&s, "gradguard_workers_busy") == 0);
-	ck_assert(metric(&s, "gradguard_queue_depth") == 0);
+	ck_assert(http_metric(&s, "gradguard_workers_busy") == 0);
+	ck_assert(http_metric(&s, "gradguard_queue_depth") == 0);
 	ck_assert_int_eq(gg_server_stop(&s), 0);
 	free(body);
 }

@@ -17,6 +17,7 @@
 #include <arpa/inet.h>
 
 #include "tests/lib/harness.h"
+#include "tests/lib/http_util.h"
 #include "tests/lib/suite_run.h"
 
 /* The daemon's idle-connection time-out when it has no flag for it
@@ -37,6 +38,8 @@
  * ends the wait, so it is generous (a loaded 2-core machine running two
  * suites at once, sanitizer builds). */
 #define HANGUP_SETTLE_MS 100000
+/* The gauge of requests being served (GET /metrics counts itself). */
+#define IN_FLIGHT "gradguard_http_requests_in_flight"
 
 static long long now_ms(void)
 {
@@ -97,22 +100,6 @@ static long long wait_closed(int fd, int ms)
 		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
 			return now_ms() - t0;
 	}
-}
-
-/* The gauge gradguard_http_requests_in_flight from GET /metrics (which
- * counts itself), or -1. */
-static long in_flight(const struct gg_server *s)
-{
-	static const char name[] = "\ngradguard_http_requests_in_flight ";
-	struct gg_response r;
-	const char *p;
-	long v = -1;
-
-	if (gg_request(s, "GET", "/metrics", NULL, NULL, 0, NULL, &r) == 0 &&
-	    r.status == 200 && (p = strstr(r.body, name)) != NULL)
-		v = strtol(p + sizeof(name) - 1, NULL, 10);
-	gg_response_free(&r);
-	return v;
 }
 
 static void expect_healthy(const struct gg_server *s, const char *what)
@@ -274,7 +261,8 @@ START_TEST(clients_hanging_up_mid_response_cost_nothing)
 	 * sanitizer that takes a while): wait for the event, polling /metrics
 	 * (which counts itself) until only it is in flight */
 	until = now_ms() + HANGUP_SETTLE_MS;
-	while (now_ms() < until && (flying = in_flight(&s)) != 1) {
+	while (now_ms() < until && (flying = (long)http_metric(&s, IN_FLIGHT))
+	       != 1) {
 		struct timespec ts = {0, 50 * 1000000L};
 
 		nanosleep(&ts, NULL);

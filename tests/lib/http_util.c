@@ -37,3 +37,19 @@ cJSON *http_post(const struct gg_server *s, const char *path, const char *body,
 	ck_assert_msg(j != NULL, "POST %s: the answer is not JSON", path);
 	return j;
 }
+
+double http_metric(const struct gg_server *s, const char *name)
+{
+	struct gg_response r;
+	double v = -1;
+	size_t n = strlen(name);
+
+	if (gg_request(s, "GET", "/metrics", NULL, NULL, 0, NULL, &r) == 0 &&
+	    r.status == 200)
+		for (const char *p = r.body; p && *p;
+		     p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+			if (!strncmp(p, name, n) && p[n] == ' ')
+				v = strtod(p + n + 1, NULL);
+	gg_response_free(&r);
+	return v;
+}

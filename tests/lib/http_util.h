@@ -25,4 +25,8 @@ cJSON *http_call(const struct gg_server *s, const char *method, const char *path
 cJSON *http_post(const struct gg_server *s, const char *path, const char *body,
 		 long want, const char *want_type);
 
+/* The value of the sample `name` (with its labels, as written) in GET
+ * /metrics, or -1 when the scrape failed or has no such line. */
+double http_metric(const struct gg_server *s, const char *name);
+
 #endif
