@@ -6,8 +6,45 @@
  * included, needs one. */
 #include "routes.h"
 
+#include "core/alloc.h"
+#include "handlers/json.h"
 #include "ops.h"
 #include "ui.h"
+
+/* A light /init builds at most this many parameters... */
+#define LIGHT_INIT_PARAMS 16384u
+/* ...and at most this many multiply-adds of QR (orthogonal: m n^2 per
+ * layer): well under a millisecond of work and of JSON. */
+#define LIGHT_INIT_QR (1u << 21)
+
+/* Whether an /init body asks for a small network (layer_dims read through
+ * the JSON module; anything it cannot read is left to the handler on the
+ * compute pool, which says what is wrong). */
+static bool init_is_light(const cJSON *body)
+{
+	struct problem *p = gg_calloc(1, sizeof(*p));
+	int64_t *d = NULL;
+	size_t n = 0;
+	uint64_t params = 0, qr = 0;
+	bool light = false;
+
+	if (p && json_get_int_vector(body, "", "layer_dims", JSON_REQUIRED, 64,
+				     1, LIGHT_INIT_PARAMS, &d, &n, p) == 1) {
+		light = n >= 2;
+		for (size_t l = 1; l < n; l++) {
+			uint64_t a = (uint64_t)d[l], b = (uint64_t)d[l - 1];
+			uint64_t lo = a < b ? a : b, hi = a < b ? b : a;
+
+			params += a * b + a;
+			qr += hi * lo * lo;
+		}
+		light = light && params <= LIGHT_INIT_PARAMS &&
+			qr <= LIGHT_INIT_QR;
+	}
+	gg_free(d);
+	gg_free(p);
+	return light;
+}
 
 static const struct route table[] = {
 	{"GET", "/", handle_index, ROUTE_PUBLIC},
@@ -27,9 +64,15 @@ static const struct route table[] = {
 	 ROUTE_OFFLOAD | ROUTE_JSON | ROUTE_LIGHT},
 	{"DELETE", "/sessions/{id}", handle_session_delete,
 	 ROUTE_OFFLOAD | ROUTE_LIGHT},
-	{"POST", "/init", handle_init, ROUTE_OFFLOAD | ROUTE_JSON},
+	{"POST", "/init", handle_init,
+	 ROUTE_OFFLOAD | ROUTE_JSON | ROUTE_LIGHT_SMALL},
 	{"POST", "/gradcheck", handle_gradcheck, ROUTE_OFFLOAD | ROUTE_JSON},
 };
+
+route_light_fn *routes_light_test(const struct route *row)
+{
+	return row->fn == handle_init ? init_is_light : NULL;
+}
 
 const struct route *routes_table(size_t *n)
 {

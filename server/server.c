@@ -40,8 +40,14 @@
 #define SERVER_LIGHT_WORKERS 2u
 /* A ROUTE_LIGHT_SMALL body up to this size is light work: /normalize of a
  * few thousand numbers takes microseconds and must not queue behind
- * gradient checks (bench/overload). */
+ * gradient checks (bench/overload); /init also asks its row's light test
+ * (a small network, server/routes.c). */
 #define SERVER_LIGHT_BODY (64u * 1024u)
+/* The compute pool runs this much nicer than the rest of the daemon: when
+ * the cores are all busy with gradient checks, the polling threads and the
+ * light pool still get them at once (light work never waits for heavy
+ * work, for CPU as for a queue slot). */
+#define SERVER_COMPUTE_NICE 5
 /* With --header-timeout 0, the grace a body has before --min-body-rate
  * applies. */
 #define SERVER_BODY_GRACE_S 10u
@@ -63,6 +69,7 @@ struct req {
 	char method[8];                /* for metrics and the log */
 	char id[REQUEST_ID_MAX + 1];
 	struct buf body;               /* capped at max_body */
+	cJSON *json;                   /* the body, parsed early (req_light) */
 	bool overflow;                 /* body passed max_body */
 	bool close;                    /* answer with Connection: close */
 	struct guard_conn *gc;         /* the connection's guard entry */
@@ -141,6 +148,7 @@ static void req_free(struct req *r)
 		return;
 	atomic_fetch_sub(&r->srv->body_held, r->reserved);
 	buf_free(&r->body);
+	cJSON_Delete(r->json);
 	hres_free(&r->res);
 	gg_free(r);
 }
@@ -268,8 +276,10 @@ static void req_run(struct req *r)
 	ctx.server = r->srv;
 	ctx.oracle_allow = s->cfg->oracle_allow[0] ? s->cfg->oracle_allow : NULL;
 	if (r->route->flags & ROUTE_JSON) {
-		if (json_parse(r->body.data ? r->body.data : "", r->body.len,
-			       &body, &r->res.problem))
+		body = r->json;
+		r->json = NULL;
+		if (!body && json_parse(r->body.data ? r->body.data : "",
+					r->body.len, &body, &r->res.problem))
 			goto out;
 		buf_free(&r->body);
 	}
@@ -466,15 +476,35 @@ static enum MHD_Result req_take(struct req *r, const char *data, size_t n)
 	return MHD_YES;
 }
 
+/* Whether r is light work, for the light pool. A ROUTE_LIGHT_SMALL row
+ * with a light test has its (small) body parsed here, on the polling
+ * thread, and kept for req_run; a body that does not parse is answered at
+ * once (the problem is set). */
+static bool req_light(struct req *r)
+{
+	const struct route *rt = r->route;
+	route_light_fn *test;
+
+	if (rt->flags & ROUTE_LIGHT)
+		return true;
+	if (!(rt->flags & ROUTE_LIGHT_SMALL) || r->body.len > SERVER_LIGHT_BODY)
+		return false;
+	test = routes_light_test(rt);
+	if (!test)
+		return true;
+	if (json_parse(r->body.data ? r->body.data : "", r->body.len, &r->json,
+		       &r->res.problem))
+		return true;
+	return test(r->json);
+}
+
 /* Last call (whole body here): inline routes run now, the others go to the
- * worker pool while the connection is suspended. */
+ * worker pool while the connection is suspended: light work (req_light)
+ * to its own pool, so that it never waits behind gradient checks. */
 static enum MHD_Result req_dispatch(struct req *r)
 {
 	struct server *s = r->srv;
-	unsigned flags = r->route ? r->route->flags : 0;
-	bool light = (flags & ROUTE_LIGHT) ||
-		     ((flags & ROUTE_LIGHT_SMALL) &&
-		      r->body.len <= SERVER_LIGHT_BODY);
+	bool light;
 
 	if (r->overflow || problem_is_set(&r->res.problem))
 		return req_send(r);
@@ -482,6 +512,9 @@ static enum MHD_Result req_dispatch(struct req *r)
 		req_run(r);
 		return req_send(r);
 	}
+	light = req_light(r);
+	if (problem_is_set(&r->res.problem))
+		return req_send(r);
 	atomic_store(&r->state, REQ_WORKING);
 	MHD_suspend_connection(r->conn);
 	if (workers_submit(light ? s->light : s->workers, req_work, r)) {
@@ -712,8 +745,9 @@ int server_start(const struct config *cfg, struct store *store,
 		goto fail;
 	}
 	s->metrics = metrics_new(s->routes, s->n_routes);
-	if (!s->metrics || workers_start(cfg->workers, cfg->queue,
-					 &s->workers) ||
+	if (!s->metrics || workers_start_niced(cfg->workers, cfg->queue,
+					       SERVER_COMPUTE_NICE,
+					       &s->workers) ||
 	    workers_start(SERVER_LIGHT_WORKERS, cfg->queue, &s->light)) {
 		snprintf(err, errlen, "cannot start %u workers", cfg->workers);
 		goto fail;

@@ -6,6 +6,8 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 struct job {
 	workers_fn *fn;
@@ -21,12 +23,20 @@ struct workers {
 	bool stopping;
 	pthread_t *threads;
 	unsigned n_threads;     /* started */
+	int nice;               /* added to each thread's nice value */
 };
 
 static void *workers_loop(void *arg)
 {
 	struct workers *w = arg;
 
+	/* Linux: a thread's own nice value (best effort: a lower priority
+	 * never fails for an unprivileged process, but a container may say
+	 * no, and the pool works the same either way) */
+	if (w->nice)
+		(void)setpriority(PRIO_PROCESS, (id_t)gettid(),
+				  getpriority(PRIO_PROCESS, (id_t)gettid()) +
+				  w->nice);
 	for (;;) {
 		struct job j;
 
@@ -51,6 +61,12 @@ static void *workers_loop(void *arg)
 
 int workers_start(unsigned n, size_t queue_max, struct workers **out)
 {
+	return workers_start_niced(n, queue_max, 0, out);
+}
+
+int workers_start_niced(unsigned n, size_t queue_max, int nice,
+			struct workers **out)
+{
 	struct workers *w = NULL;
 
 	*out = NULL;
@@ -62,6 +78,7 @@ int workers_start(unsigned n, size_t queue_max, struct workers **out)
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
 	w->cap = queue_max;
+	w->nice = nice;
 	w->ring = gg_calloc(queue_max, sizeof(*w->ring));
 	w->threads = gg_calloc(n, sizeof(*w->threads));
 	if (!w->ring || !w->threads)

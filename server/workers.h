@@ -13,6 +13,11 @@ typedef void workers_fn(void *arg);
 /* Starts n threads with room for queue_max jobs waiting. Returns 0 and
  * *out, or -1 (out of memory, thread creation failed). */
 int workers_start(unsigned n, size_t queue_max, struct workers **out);
+/* The same with each thread's nice value raised by nice (>= 0): CPU-bound
+ * pools yield the cores to the polling threads and the light pool when
+ * both want them. */
+int workers_start_niced(unsigned n, size_t queue_max, int nice,
+			struct workers **out);
 /* Queues fn(arg). Returns 0, or -1 when the queue is full or the pool is
  * stopping (fn is then not called and arg stays the caller's). */
 int workers_submit(struct workers *w, workers_fn *fn, void *arg);

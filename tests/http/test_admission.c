@@ -230,6 +230,87 @@ START_TEST(light_requests_pass_a_full_queue_and_heavy_ones_get_429)
 }
 END_TEST
 
+/* Four slow gradient checks on 2 workers (both busy, two waiting) and a
+ * small /init still answers at once: it is light work with its own
+ * workers. Each try must answer within SMALL_INIT_MAX_MS (on a compute
+ * queue it would wait for a check, seconds) and the best of
+ * SMALL_INIT_TRIES within SMALL_INIT_MS (a loaded machine may delay any
+ * one of them). A large /init still goes to the compute queue. */
+#define SMALL_INIT_TRIES 5
+#define SMALL_INIT_MS 100
+#define SMALL_INIT_MAX_MS 2000
+#define HEAVY_CHECKS 4
+/* 40,200 parameters: over the light limit of /init (16,384) */
+#define LARGE_INIT "{\"layer_dims\": [200, 200], \"seed\": 1}"
+
+static void *post_init(void *arg)
+{
+	struct call *c = arg;
+
+	gg_request(c->s, "POST", "/init", JSON, c->body, c->len, NULL, &c->r);
+	return NULL;
+}
+
+START_TEST(a_small_init_never_waits_behind_gradient_checks)
+{
+	struct gg_server s;
+	struct gg_response r;
+	pthread_t th[HEAVY_CHECKS], big_th;
+	struct call calls[HEAVY_CHECKS], big;
+	size_t len;
+	char *body = slow_check_body(8000, &len);
+	long long until, best = -1;
+	bool full = false;
+
+	ck_assert_int_eq(gg_server_start(&s, (const char *const[]){
+		"--workers", "2", NULL}), 0);
+	for (int i = 0; i < HEAVY_CHECKS; i++) {
+		calls[i] = (struct call){&s, body, len, {0}, 0};
+		pthread_create(&th[i], NULL, post_check, &calls[i]);
+	}
+	until = now_ms() + 20000;
+	while (!full && now_ms() < until)
+		full = http_metric(&s, "gradguard_workers_busy") == 2 &&
+		       http_metric(&s, "gradguard_queue_depth") ==
+			       HEAVY_CHECKS - 2;
+	ck_assert_msg(full, "the checks never filled the workers");
+	for (int i = 0; i < SMALL_INIT_TRIES; i++) {
+		long long t0 = now_ms(), dt;
+
+		gg_post_json(&s, "/init", "{\"layer_dims\": [2, 3, 1], "
+			     "\"seed\": 1}", &r);
+		dt = now_ms() - t0;
+		ck_assert_msg(r.status == 200, "init: %ld %s", r.status, r.body);
+		gg_response_free(&r);
+		ck_assert_msg(dt < SMALL_INIT_MAX_MS, "a small /init took %lld "
+			      "ms behind gradient checks", dt);
+		best = best < 0 || dt < best ? dt : best;
+	}
+	fprintf(stderr, "admission: small /init in %lld ms (best of %d) "
+		"behind %d checks on 2 workers\n", best, SMALL_INIT_TRIES,
+		HEAVY_CHECKS);
+	ck_assert_msg(best < SMALL_INIT_MS, "a small /init took %lld ms", best);
+	/* still during the checks: a large /init is compute work, queued */
+	big = (struct call){&s, LARGE_INIT, strlen(LARGE_INIT), {0}, 0};
+	pthread_create(&big_th, NULL, post_init, &big);
+	full = false;
+	until = now_ms() + 20000;
+	while (!full && now_ms() < until)
+		full = http_metric(&s, "gradguard_queue_depth") ==
+		       HEAVY_CHECKS - 2 + 1;
+	ck_assert_msg(full, "the large /init did not queue for a worker");
+	pthread_join(big_th, NULL);
+	ck_assert_msg(big.r.status == 200, "large init: %ld", big.r.status);
+	gg_response_free(&big.r);
+	for (int i = 0; i < HEAVY_CHECKS; i++) {
+		pthread_join(th[i], NULL);
+		gg_response_free(&calls[i].r);
+	}
+	ck_assert_int_eq(gg_server_stop(&s), 0);
+	free(body);
+}
+END_TEST
+
 /* --deadline-ms is the largest deadline: a request asking for ten minutes
  * gets the server's 300 ms. */
 START_TEST(request_deadline_is_capped_by_the_server_limit)
@@ -267,6 +348,7 @@ static Suite *admission_suite(void)
 	tcase_add_test(tc,
 		light_requests_pass_a_full_queue_and_heavy_ones_get_429);
 	tcase_add_test(tc, request_deadline_is_capped_by_the_server_limit);
+	tcase_add_test(tc, a_small_init_never_waits_behind_gradient_checks);
 	suite_add_tcase(s, tc);
 	return s;
 }
