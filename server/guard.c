@@ -199,22 +199,10 @@ void guard_request_done(struct guard *g, struct guard_conn *c)
 	enter(g, c, PH_HEADERS);
 }
 
-uint64_t guard_cut_headers(struct guard *g)
+void guard_cuts(struct guard *g, uint64_t *headers, uint64_t *bodies)
 {
-	uint64_t n;
-
 	pthread_mutex_lock(&g->lock);
-	n = g->cut_headers;
+	*headers = g->cut_headers;
+	*bodies = g->cut_bodies;
 	pthread_mutex_unlock(&g->lock);
-	return n;
-}
-
-uint64_t guard_cut_bodies(struct guard *g)
-{
-	uint64_t n;
-
-	pthread_mutex_lock(&g->lock);
-	n = g->cut_bodies;
-	pthread_mutex_unlock(&g->lock);
-	return n;
 }

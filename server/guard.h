@@ -45,7 +45,6 @@ void guard_body_done(struct guard *g, struct guard_conn *c);
 void guard_request_done(struct guard *g, struct guard_conn *c);
 
 /* Connections cut so far for slow headers and for a slow body. */
-uint64_t guard_cut_headers(struct guard *g);
-uint64_t guard_cut_bodies(struct guard *g);
+void guard_cuts(struct guard *g, uint64_t *headers, uint64_t *bodies);
 
 #endif

@@ -649,6 +649,9 @@ static void on_connection(void *cls, struct MHD_Connection *conn,
 
 void server_write_limits(const struct server *s, struct buf *b)
 {
+	uint64_t cut_headers, cut_bodies;
+
+	guard_cuts(s->guard, &cut_headers, &cut_bodies);
 	buf_printf(b, "# HELP gradguard_body_bytes_held Bytes of request "
 		   "bodies held now (reserved against --max-memory).\n"
 		   "# TYPE gradguard_body_bytes_held gauge\n"
@@ -666,8 +669,8 @@ void server_write_limits(const struct server *s, struct buf *b)
 		   "%llu\n",
 		   (unsigned long long)atomic_load(&s->body_held),
 		   s->cfg->max_memory,
-		   (unsigned long long)guard_cut_headers(s->guard),
-		   (unsigned long long)guard_cut_bodies(s->guard));
+		   (unsigned long long)cut_headers,
+		   (unsigned long long)cut_bodies);
 }
 
 __attribute__((format(printf, 2, 0)))

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "tests/lib/harness.h"
+#include "tests/lib/http_util.h"
 #include "tests/lib/suite_run.h"
 
 #define KEY_A "tenant-a-key-0123456789abcdef"
@@ -274,19 +275,6 @@ START_TEST(bad_key_file_stops_the_daemon_from_starting)
 }
 END_TEST
 
-static bool file_contains(const char *path, const char *needle)
-{
-	FILE *f = fopen(path, "r");
-	char line[4096];
-	bool found = false;
-
-	ck_assert_msg(f != NULL, "cannot read %s", path);
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, needle) != NULL;
-	fclose(f);
-	return found;
-}
-
 START_TEST(keys_never_reach_the_log)
 {
 	struct gg_server s;
@@ -304,12 +292,12 @@ START_TEST(keys_never_reach_the_log)
 	gg_response_free(&r);
 	ck_assert_int_eq(gg_server_stop(&s), 0);
 	/* the requests were logged, their keys were not */
-	ck_assert(file_contains(s.log_path, "status=404"));
-	ck_assert(file_contains(s.log_path, "status=401"));
-	ck_assert(!file_contains(s.log_path, "0123456789abcdef"));
-	ck_assert(!file_contains(s.log_path, "fedcba9876543210"));
-	ck_assert(!file_contains(s.log_path, "not-a-configured-key"));
-	ck_assert(!file_contains(s.log_path, "Bearer"));
+	ck_assert(http_file_has(s.log_path, "status=404"));
+	ck_assert(http_file_has(s.log_path, "status=401"));
+	ck_assert(!http_file_has(s.log_path, "0123456789abcdef"));
+	ck_assert(!http_file_has(s.log_path, "fedcba9876543210"));
+	ck_assert(!http_file_has(s.log_path, "not-a-configured-key"));
+	ck_assert(!http_file_has(s.log_path, "Bearer"));
 	unlink(keys);
 }
 END_TEST

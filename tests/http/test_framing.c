@@ -146,19 +146,6 @@ static bool generated(const char *id)
 	return strlen(id) == 16 && strspn(id, "0123456789abcdef") == 16;
 }
 
-static bool file_has(const char *path, const char *needle)
-{
-	FILE *f = fopen(path, "r");
-	char line[4096];
-	bool found = false;
-
-	ck_assert_msg(f != NULL, "cannot read %s", path);
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, needle) != NULL;
-	fclose(f);
-	return found;
-}
-
 START_TEST(only_plain_request_ids_are_kept)
 {
 	static const char *const kept[] = {
@@ -185,10 +172,10 @@ START_TEST(only_plain_request_ids_are_kept)
 	}
 	ck_assert_int_eq(gg_server_stop(&s), 0);
 	if (s.log_path[0]) {
-		ck_assert(file_has(s.log_path, " id=req-1_2.3:4 method=GET "
+		ck_assert(http_file_has(s.log_path, " id=req-1_2.3:4 method=GET "
 				   "route=/healthz status=200 "));
-		ck_assert(!file_has(s.log_path, "route=/admin"));
-		ck_assert(!file_has(s.log_path, "status=500"));
+		ck_assert(!http_file_has(s.log_path, "route=/admin"));
+		ck_assert(!http_file_has(s.log_path, "status=500"));
 	}
 }
 END_TEST

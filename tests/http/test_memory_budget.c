@@ -34,31 +34,6 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int raw_connect(const struct gg_server *s)
-{
-	struct sockaddr_in a;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	ck_assert(fd >= 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)s->port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
-	return fd;
-}
-
-static void send_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-
-		ck_assert_msg(k > 0, "send failed");
-		p += k;
-		n -= (size_t)k;
-	}
-}
-
 /* Reads what the server sends until it closes or ms pass; returns whether
  * it closed. */
 static bool read_until_closed(int fd, char *out, size_t n, int ms)
@@ -128,13 +103,15 @@ START_TEST(uploads_past_the_budget_get_503_and_memory_comes_back)
 	snprintf(head, sizeof(head), "POST /normalize HTTP/1.1\r\nHost: x\r\n"
 		 "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
 		 "{\"op\": ", UPLOAD);
-	first = raw_connect(&s);
-	send_all(first, head, strlen(head));
+	first = gg_connect(&s);
+	ck_assert(first >= 0);
+	ck_assert(http_send_all(first, head, strlen(head)));
 	ck_assert_msg(held_settles_at(&s, UPLOAD) == UPLOAD,
 		      "the first upload is not held");
 	/* the second one does not fit: 503 at once, closed, body unread */
-	second = raw_connect(&s);
-	send_all(second, head, strlen(head));
+	second = gg_connect(&s);
+	ck_assert(second >= 0);
+	ck_assert(http_send_all(second, head, strlen(head)));
 	ck_assert_msg(read_until_closed(second, resp, sizeof(resp), ANSWER_MS),
 		      "the refused upload's connection stays open");
 	expect_503(resp, "declared length");
@@ -142,16 +119,17 @@ START_TEST(uploads_past_the_budget_get_503_and_memory_comes_back)
 		      resp);
 	close(second);
 	/* a chunked one grows past the budget: 503 when it ends */
-	third = raw_connect(&s);
-	send_all(third, chunked_head, sizeof(chunked_head) - 1);
+	third = gg_connect(&s);
+	ck_assert(third >= 0);
+	ck_assert(http_send_all(third, chunked_head, sizeof(chunked_head) - 1));
 	chunk = malloc(100000 + 16);
 	ck_assert_ptr_nonnull(chunk);
 	memcpy(chunk, "186a0\r\n", 7);
 	memset(chunk + 7, ' ', 100000);
 	memcpy(chunk + 7 + 100000, "\r\n", 2);
 	for (int i = 0; i < 4; i++)
-		send_all(third, chunk, 7 + 100000 + 2);
-	send_all(third, "0\r\n\r\n", 5);
+		ck_assert(http_send_all(third, chunk, 7 + 100000 + 2));
+	ck_assert(http_send_all(third, "0\r\n\r\n", 5));
 	free(chunk);
 	ck_assert_msg(read_until_closed(third, resp, sizeof(resp), ANSWER_MS),
 		      "the refused chunked upload's connection stays open");

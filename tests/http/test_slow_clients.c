@@ -49,38 +49,6 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A TCP connection to the daemon, or -1. */
-static int raw_connect(const struct gg_server *s)
-{
-	struct sockaddr_in a;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)s->port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static bool raw_send(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (k <= 0)
-			return false;
-		p += k;
-		n -= (size_t)k;
-	}
-	return true;
-}
-
 /* Waits until the server closes fd (EOF or reset), reading and dropping
  * whatever it sends; returns the milliseconds that took, or -1 if fd was
  * still open after ms. */
@@ -146,11 +114,11 @@ START_TEST(stalled_headers_and_bodies_are_cut_by_the_timeout)
 	int fh, fb;
 
 	start(&s);
-	fh = raw_connect(&s);
-	fb = raw_connect(&s);
+	fh = gg_connect(&s);
+	fb = gg_connect(&s);
 	ck_assert(fh >= 0 && fb >= 0);
-	ck_assert(raw_send(fh, head, sizeof(head) - 1));
-	ck_assert(raw_send(fb, body_head, sizeof(body_head) - 1));
+	ck_assert(http_send_all(fh, head, sizeof(head) - 1));
+	ck_assert(http_send_all(fb, body_head, sizeof(body_head) - 1));
 	t_head = wait_closed(fh, limit);
 	t_body = t_head < 0 ? wait_closed(fb, CUT_SLACK_MS)
 			    : wait_closed(fb, limit - (int)t_head);
@@ -189,10 +157,10 @@ START_TEST(idle_connections_do_not_starve_a_request)
 
 	ck_assert_int_eq(gg_server_start(&s, no_ip_limit), 0);
 	for (int i = 0; i < IDLE_CONNS; i++) {
-		fds[i] = raw_connect(&s);
+		fds[i] = gg_connect(&s);
 		ck_assert_msg(fds[i] >= 0, "connection %d refused", i);
 		if (i % 2)
-			ck_assert(raw_send(fds[i], part, sizeof(part) - 1));
+			ck_assert(http_send_all(fds[i], part, sizeof(part) - 1));
 	}
 	t0 = now_ms();
 	ck_assert_int_eq(gg_post_json(&s, "/normalize", fit, &r), 0);
@@ -240,11 +208,11 @@ START_TEST(clients_hanging_up_mid_response_cost_nothing)
 	ck_assert(req_len > 0 && (size_t)req_len < sizeof(req));
 	start(&s);
 	for (int i = 0; i < HANGUPS; i++) {
-		int fd = raw_connect(&s);
+		int fd = gg_connect(&s);
 		char tmp[64];
 
 		ck_assert(fd >= 0);
-		ck_assert(raw_send(fd, req, (size_t)req_len));
+		ck_assert(http_send_all(fd, req, (size_t)req_len));
 		if (_i == 0) {
 			struct pollfd p = {fd, POLLIN, 0};
 
@@ -298,7 +266,7 @@ static long long trickle_until_cut(int fd, const char *piece, int ms)
 		struct pollfd p = {fd, POLLIN, 0};
 		char c;
 
-		if (!raw_send(fd, piece, strlen(piece)))
+		if (!http_send_all(fd, piece, strlen(piece)))
 			return now_ms() - t0;
 		if (poll(&p, 1, TRICKLE_MS) == 1 &&
 		    recv(fd, &c, 1, MSG_DONTWAIT) <= 0)
@@ -328,8 +296,8 @@ START_TEST(trickled_headers_and_bodies_are_cut)
 
 	snprintf(ht, sizeof(ht), "%d", HEADER_TIMEOUT_S);
 	ck_assert_int_eq(gg_server_start(&s, args), 0);
-	fh = raw_connect(&s);
-	ck_assert(fh >= 0 && raw_send(fh, "GET /healthz HTTP/1.1\r\n", 23));
+	fh = gg_connect(&s);
+	ck_assert(fh >= 0 && http_send_all(fh, "GET /healthz HTTP/1.1\r\n", 23));
 	t = trickle_until_cut(fh, "X-A: b\r\n", limit);
 	ck_assert_msg(t >= 0, "trickled headers still open after %d ms",
 		      limit);
@@ -338,8 +306,8 @@ START_TEST(trickled_headers_and_bodies_are_cut)
 	close(fh);
 	/* the body: 4 bytes every TRICKLE_MS, far under 1000 bytes/s; cut
 	 * once the grace (the header time-out) has passed */
-	fb = raw_connect(&s);
-	ck_assert(fb >= 0 && raw_send(fb, body_head, sizeof(body_head) - 1));
+	fb = gg_connect(&s);
+	ck_assert(fb >= 0 && http_send_all(fb, body_head, sizeof(body_head) - 1));
 	t = trickle_until_cut(fb, "1,  ", limit);
 	ck_assert_msg(t >= 0, "trickled body still open after %d ms", limit);
 	ck_assert_msg(t >= HEADER_TIMEOUT_S * 1000 - TRICKLE_MS,

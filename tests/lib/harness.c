@@ -300,16 +300,11 @@ int gg_run(const char *const args[], char *out, size_t out_len)
 	return gg_exit_code(status);
 }
 
-long gg_raw(const struct gg_server *s, const char *req, size_t req_len,
-	    char *resp, size_t resp_len, int timeout_ms)
+int gg_connect(const struct gg_server *s)
 {
 	struct sockaddr_in a;
-	long long until = now_ms() + timeout_ms;
-	size_t len = 0, sent = 0;
-	int fd;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-	resp[0] = '\0';
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	memset(&a, 0, sizeof(a));
@@ -320,6 +315,20 @@ long gg_raw(const struct gg_server *s, const char *req, size_t req_len,
 		close(fd);
 		return -1;
 	}
+	return fd;
+}
+
+long gg_raw(const struct gg_server *s, const char *req, size_t req_len,
+	    char *resp, size_t resp_len, int timeout_ms)
+{
+	long long until = now_ms() + timeout_ms;
+	size_t len = 0, sent = 0;
+	int fd;
+
+	resp[0] = '\0';
+	fd = gg_connect(s);
+	if (fd < 0)
+		return -1;
 	while (sent < req_len) {
 		ssize_t n = send(fd, req + sent, req_len - sent, MSG_NOSIGNAL);
 

@@ -64,6 +64,9 @@ cJSON *gg_response_json(const struct gg_response *r);
  * the exit status, or -1 (could not run, killed, timed out). */
 int gg_run(const char *const args[], char *out, size_t out_len);
 
+/* A TCP connection to the daemon on 127.0.0.1, or -1. */
+int gg_connect(const struct gg_server *s);
+
 /* Sends req_len raw bytes to the server on a fresh TCP connection, then
  * reads until the server closes, resp_len-1 bytes arrive, or timeout_ms
  * passes; resp is NUL-terminated. Returns the bytes read, or -1 when the

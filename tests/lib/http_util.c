@@ -2,8 +2,10 @@
 #include "http_util.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 void http_start(struct gg_server *s, const char *const args[])
 {
@@ -52,4 +54,30 @@ double http_metric(const struct gg_server *s, const char *name)
 				v = strtod(p + n + 1, NULL);
 	gg_response_free(&r);
 	return v;
+}
+
+bool http_send_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (k <= 0)
+			return false;
+		p += k;
+		n -= (size_t)k;
+	}
+	return true;
+}
+
+bool http_file_has(const char *path, const char *needle)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	bool found = false;
+
+	ck_assert_msg(f != NULL, "cannot read %s", path);
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
 }

@@ -4,6 +4,9 @@
 #ifndef GRADGUARD_TEST_HTTP_UTIL_H
 #define GRADGUARD_TEST_HTTP_UTIL_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include <cJSON.h>
 
 #include "tests/lib/harness.h"
@@ -24,6 +27,13 @@ cJSON *http_call(const struct gg_server *s, const char *method, const char *path
 /* http_call(s, "POST", ...), also asserting that the body is JSON. */
 cJSON *http_post(const struct gg_server *s, const char *path, const char *body,
 		 long want, const char *want_type);
+
+/* Sends all n bytes on fd (no SIGPIPE); false when the peer is gone. */
+bool http_send_all(int fd, const char *p, size_t n);
+
+/* Whether a line of the text file at path contains needle (asserts that
+ * the file can be read). */
+bool http_file_has(const char *path, const char *needle);
 
 /* The value of the sample `name` (with its labels, as written) in GET
  * /metrics, or -1 when the scrape failed or has no such line. */
