@@ -89,22 +89,11 @@ bool store_faulted(struct store *b)
 	return f;
 }
 
-size_t store_tenant_bucket(size_t n)
+size_t store_bucket(size_t n, size_t buckets, size_t factor)
 {
 	size_t i = 0;
 
-	for (size_t lim = 1; i + 1 < STORE_TENANT_BUCKETS && n > lim;
-	     lim *= 10)
-		i++;
-	return i;
-}
-
-size_t store_batch_bucket(size_t n)
-{
-	size_t i = 0;
-
-	for (size_t lim = 1; i + 1 < STORE_BATCH_BUCKETS && n > lim;
-	     lim *= 2)
+	for (size_t lim = 1; i + 1 < buckets && n > lim; lim *= factor)
 		i++;
 	return i;
 }

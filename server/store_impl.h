@@ -28,10 +28,12 @@ void store_fault(struct store *b, const char *fmt, ...)
 /* The store works again: logs the recovery once after a fault. */
 void store_recovered(struct store *b);
 bool store_faulted(struct store *b);
-/* Bucket of a tenant holding n sessions in store_stats.tenant_hist. */
-size_t store_tenant_bucket(size_t n);
-/* Bucket of a batch of n writes in store_stats.batch_hist. */
-size_t store_batch_bucket(size_t n);
+/* Bucket of n in a histogram whose upper bounds are 1, factor,
+ * factor^2, ... and a last one without bound. */
+size_t store_bucket(size_t n, size_t buckets, size_t factor);
+/* Buckets of store_stats.tenant_hist and batch_hist. */
+#define store_tenant_bucket(n) store_bucket(n, STORE_TENANT_BUCKETS, 10)
+#define store_batch_bucket(n) store_bucket(n, STORE_BATCH_BUCKETS, 2)
 
 struct stats;
 

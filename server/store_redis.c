@@ -344,33 +344,33 @@ static redisReply *run_script(struct conn *c, int i, int nkeys, int n,
 	return r;
 }
 
-/* "gradguard:session:" + key (malloc'd); NULL on OOM. */
-static char *session_key(const char *key, size_t *len)
+/* prefix + the first n bytes of key (malloc'd), its length in *len;
+ * NULL on OOM. */
+static char *prefixed(const char *prefix, const char *key, size_t n,
+		      size_t *len)
 {
-	size_t kl = strlen(key), pl = sizeof(key_prefix) - 1;
-	char *k = gg_malloc(pl + kl + 1);
+	size_t pl = strlen(prefix);
+	char *k = gg_malloc(pl + n + 1);
 
 	if (!k)
 		return NULL;
-	memcpy(k, key_prefix, pl);
-	memcpy(k + pl, key, kl + 1);
-	*len = pl + kl;
+	memcpy(k, prefix, pl);
+	memcpy(k + pl, key, n);
+	k[pl + n] = '\0';
+	*len = pl + n;
 	return k;
 }
 
-/* "gradguard:tenant:" + key's tenant (malloc'd); NULL on OOM. */
+/* "gradguard:session:" + key. */
+static char *session_key(const char *key, size_t *len)
+{
+	return prefixed(key_prefix, key, strlen(key), len);
+}
+
+/* "gradguard:tenant:" + key's tenant. */
 static char *tenant_key(const char *key, size_t *len)
 {
-	size_t tl = store_tenant_len(key), pl = sizeof(tenant_prefix) - 1;
-	char *k = gg_malloc(pl + tl + 1);
-
-	if (!k)
-		return NULL;
-	memcpy(k, tenant_prefix, pl);
-	memcpy(k + pl, key, tl);
-	k[pl + tl] = '\0';
-	*len = pl + tl;
-	return k;
+	return prefixed(tenant_prefix, key, store_tenant_len(key), len);
 }
 
 static enum store_status decode(const redisReply *r, struct stats **out)

@@ -142,9 +142,11 @@ struct store_sqlite {
 	bool stopping;
 	pthread_t thread;
 	bool started;
-	/* counters (under wlock) */
+	/* counters (under wlock; purging adds to purging, which only the
+	 * writer thread touches, and the writer adds it after each batch) */
 	uint64_t purged, batch_writes;
 	uint64_t batch_hist[STORE_BATCH_BUCKETS];
+	uint64_t purging;
 	_Atomic uint64_t expired;
 };
 
@@ -311,7 +313,7 @@ static enum store_status tenant_count(struct store_sqlite *q, struct conn *c,
 	sqlite3_clear_bindings(s);
 	if (rc != STORE_OK)
 		return rc;
-	q->purged += (uint64_t)sqlite3_changes(c->db);
+	q->purging += (uint64_t)sqlite3_changes(c->db);
 	s = c->q[Q_TENANT_N];
 	if (sqlite3_bind_text(s, 1, key, tl, SQLITE_STATIC) != SQLITE_OK)
 		return STORE_NOMEM;
@@ -430,7 +432,7 @@ static enum store_status purge(struct store_sqlite *q, struct conn *c,
 	    sqlite3_bind_int(s, 2, SQ_PURGE_MAX) == SQLITE_OK) {
 		rc = run(q, c, s);
 		if (rc == STORE_OK)
-			q->purged += (uint64_t)sqlite3_changes(c->db);
+			q->purging += (uint64_t)sqlite3_changes(c->db);
 	}
 	sqlite3_clear_bindings(s);
 	return rc;
@@ -492,9 +494,9 @@ static enum store_status run_job(struct store_sqlite *q, struct conn *c,
 }
 
 /* One transaction for the jobs of list (and a purge); each job's rc is
- * final, its effects durable when STORE_OK. Writer thread only. */
-static void run_batch(struct store_sqlite *q, struct conn *c, struct job *list,
-		      size_t n)
+ * final, its effects durable when STORE_OK. Writer thread only; returns
+ * whether the transaction committed. */
+static bool run_batch(struct store_sqlite *q, struct conn *c, struct job *list)
 {
 	int64_t now = store_now_ms();
 	enum store_status rc;
@@ -513,11 +515,7 @@ static void run_batch(struct store_sqlite *q, struct conn *c, struct job *list,
 		rc = run(q, c, c->q[Q_COMMIT]);
 	if (rc == STORE_OK) {
 		store_recovered(&q->base);
-		if (n) {
-			q->batch_hist[store_batch_bucket(n)]++;
-			q->batch_writes += n;
-		}
-		return;
+		return true;
 	}
 	if (!sqlite3_get_autocommit(c->db))
 		run(q, c, c->q[Q_ROLLBACK]);
@@ -526,6 +524,7 @@ static void run_batch(struct store_sqlite *q, struct conn *c, struct job *list,
 		stats_free(j->out);
 		j->out = NULL;
 	}
+	return false;
 }
 
 static void *writer_main(void *arg)
@@ -538,6 +537,7 @@ static void *writer_main(void *arg)
 		struct job *list = q->head, **cut = &q->head;
 		size_t n = 0;
 		struct timespec until;
+		bool committed;
 
 		if (!list) {
 			/* idle: sweep expired sessions now and then */
@@ -558,10 +558,18 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&q->wlock);
 		if (q->shared)
 			c = conn_acquire(q);
-		run_batch(q, c, list, n);
+		q->purging = 0;
+		committed = run_batch(q, c, list);
 		if (q->shared)
 			conn_release(q, c);
 		pthread_mutex_lock(&q->wlock);
+		if (committed) {
+			q->purged += q->purging;
+			if (n) {
+				q->batch_hist[store_batch_bucket(n)]++;
+				q->batch_writes += n;
+			}
+		}
 		for (struct job *j = list; j; j = j->next)
 			j->done = true;
 		pthread_cond_broadcast(&q->done);

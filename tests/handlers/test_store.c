@@ -10,9 +10,12 @@
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
+#include <sqlite3.h>
 
+#include "core/alloc.h"
 #include "core/stats.h"
 #include "handlers/store.h"
+#include "server/store_impl.h"
 #include "tests/lib/redis.h"
 #include "tests/lib/suite_run.h"
 
@@ -581,6 +584,63 @@ START_TEST(sqlite_store_keeps_sessions_across_reopen)
 }
 END_TEST
 
+/* A database written by the first version (no lifetimes, no counts)
+ * opens with its sessions, counted per tenant for the limit. */
+START_TEST(sqlite_store_upgrades_a_version_1_database)
+{
+	char url[128], path[128], wal[160], err[256];
+	struct store *s = open_backend(1, 0, url, sizeof(url));
+	struct stats *a = make_stats(2, 7.0), *got = NULL;
+	struct session_meta m;
+	unsigned char *blob;
+	sqlite3_stmt *ins;
+	sqlite3 *db;
+	size_t len, n;
+
+	store_close(s);
+	snprintf(path, sizeof(path), "%s", url + 7);
+	ck_assert_int_eq(unlink(path), 0);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	unlink(wal);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+		"CREATE TABLE sessions (key TEXT PRIMARY KEY,"
+		" n_features INTEGER NOT NULL, stats BLOB NOT NULL,"
+		" created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)"
+		" WITHOUT ROWID;", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "INSERT INTO sessions VALUES "
+		"(?1, 2, ?2, 1000, 2000)", -1, &ins, NULL), SQLITE_OK);
+	blob = store_encode_stats(a, &len);
+	ck_assert_ptr_nonnull(blob);
+	for (int k = 0; k < 3; k++) {
+		const char *keys[] = { "alice/a", "alice/b", "/c" };
+
+		sqlite3_bind_text(ins, 1, keys[k], -1, SQLITE_STATIC);
+		sqlite3_bind_blob(ins, 2, blob, (int)len, SQLITE_STATIC);
+		ck_assert_int_eq(sqlite3_step(ins), SQLITE_DONE);
+		sqlite3_reset(ins);
+	}
+	sqlite3_finalize(ins);
+	ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+	gg_free(blob);
+
+	ck_assert_msg(store_open(url, 2, &s, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(s->ops->get(s, "alice/b", &got, &m), STORE_OK);
+	assert_same(got, a);
+	ck_assert_int_eq(m.created_at_ms, 1000);
+	ck_assert_int_eq(m.expires_at_ms, 0);
+	stats_free(got);
+	ck_assert_int_eq(s->ops->count(s, &n), STORE_OK);
+	ck_assert_uint_eq(n, 3);
+	/* alice holds 2 of 2; the tenant "" 1 of 2 */
+	ck_assert_int_eq(s->ops->put(s, "alice/new", a, 0, NULL), STORE_FULL);
+	ck_assert_int_eq(s->ops->put(s, "/new", a, 0, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->put(s, "/newer", a, 0, NULL), STORE_FULL);
+	stats_free(a);
+	close_backend(s, 1);
+}
+END_TEST
+
 /* One command on the test's private Redis, for looking behind the store. */
 static redisReply *redis_cmd(const char *fmt, const char *arg)
 {
@@ -846,6 +906,7 @@ static Suite *store_suite(void)
 	tcase_add_loop_test(conc, store_limit_holds_when_threads_race, 0,
 			    BACKENDS);
 	tcase_add_test(core, sqlite_store_keeps_sessions_across_reopen);
+	tcase_add_test(core, sqlite_store_upgrades_a_version_1_database);
 	tcase_add_test(core, redis_store_reports_unavailable_and_recovers);
 	tcase_add_test(core, redis_store_survives_a_restart_between_requests);
 	tcase_add_test(core, redis_store_opens_while_redis_is_down);

@@ -11,55 +11,41 @@
 #include <unistd.h>
 
 #include "tests/lib/harness.h"
-#include "tests/lib/redis.h"
+#include "tests/lib/stores.h"
 #include "tests/lib/suite_run.h"
 
 #define KEY_A "limits-tenant-a-0123456789"
 #define KEY_B "limits-tenant-b-9876543210"
 #define JSON "application/json"
 
-enum { MEMORY, SQLITE, REDIS, STORES };
 enum { RACERS = 8 };
 
 static const char *const hdr_a[] = { "Authorization: Bearer " KEY_A, NULL };
 static const char *const hdr_b[] = { "Authorization: Bearer " KEY_B, NULL };
 
-static struct gg_redis redis = { -1, 0, "" };
-static char tmpdir[64], keys[128], store_arg[160];
+static struct gg_store store;
+static char keys[128];
 
+/* A daemon on store i with two API keys and --max-sessions 5. */
 static void start(struct gg_server *s, int i)
 {
-	const char *args[] = { "--store", store_arg, "--max-sessions", "5",
+	const char *args[] = { "--store", store.url, "--max-sessions", "5",
 			       "--api-keys-file", keys, NULL };
 	FILE *f;
 
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/gg_limits_XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-	snprintf(keys, sizeof(keys), "%s/keys", tmpdir);
+	ck_assert_int_eq(gg_store_setup(&store, i), 0);
+	snprintf(keys, sizeof(keys), "%s/keys", store.dir);
 	f = fopen(keys, "w");
 	ck_assert_ptr_nonnull(f);
 	fputs(KEY_A "\n" KEY_B "\n", f);
 	fclose(f);
-	if (i == MEMORY) {
-		snprintf(store_arg, sizeof(store_arg), "memory:");
-	} else if (i == SQLITE) {
-		snprintf(store_arg, sizeof(store_arg), "sqlite:%s/s.db", tmpdir);
-	} else {
-		ck_assert_int_eq(gg_redis_start(&redis, 0), 0);
-		snprintf(store_arg, sizeof(store_arg), "%s", redis.url);
-	}
 	ck_assert_int_eq(gg_server_start(s, args), 0);
 }
 
-static void stop(struct gg_server *s, int i)
+static void stop(struct gg_server *s)
 {
-	char cmd[128];
-
 	ck_assert_int_eq(gg_server_stop(s), 0);
-	if (i == REDIS)
-		gg_redis_stop(&redis);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(gg_store_teardown(&store), 0);
 }
 
 /* POST /normalize fit of session id as a tenant; returns the status (and
@@ -156,7 +142,7 @@ START_TEST(max_sessions_is_per_tenant_and_holds_under_a_race)
 		gg_response_free(&d);
 	}
 	ck_assert_int_eq(fit(&s, hdr_a, "late", NULL, 0), 200);
-	stop(&s, _i);
+	stop(&s);
 }
 END_TEST
 
@@ -218,7 +204,7 @@ int main(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, max_sessions_is_per_tenant_and_holds_under_a_race,
-			    0, STORES);
+			    0, GG_STORES);
 	tcase_add_test(tc,
 		       encoded_bytes_in_a_session_path_are_422_and_touch_nothing);
 	suite_add_tcase(su, tc);

@@ -13,48 +13,28 @@
 #include <unistd.h>
 
 #include "tests/lib/harness.h"
-#include "tests/lib/redis.h"
+#include "tests/lib/stores.h"
 #include "tests/lib/suite_run.h"
 
-enum { MEMORY, SQLITE, REDIS, STORES };
-
-static struct gg_redis redis = { -1, 0, "" };
-static char tmpdir[64];
-static char store_arg[160];
+static struct gg_store store;
 
 /* Starts a daemon on store i with extra args (NULL-terminated, <= 6). */
 static void start(struct gg_server *s, int i, const char *const extra[])
 {
-	const char *args[10] = { "--store", store_arg };
+	const char *args[10] = { "--store", store.url };
 	int n = 2;
 
-	if (i == MEMORY) {
-		snprintf(store_arg, sizeof(store_arg), "memory:");
-	} else if (i == SQLITE) {
-		snprintf(tmpdir, sizeof(tmpdir), "/tmp/gg_ttl_XXXXXX");
-		ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-		snprintf(store_arg, sizeof(store_arg), "sqlite:%s/s.db", tmpdir);
-	} else {
-		ck_assert_int_eq(gg_redis_start(&redis, 0), 0);
-		snprintf(store_arg, sizeof(store_arg), "%s", redis.url);
-	}
+	ck_assert_int_eq(gg_store_setup(&store, i), 0);
 	for (; extra && *extra && n < 9; extra++)
 		args[n++] = *extra;
 	args[n] = NULL;
 	ck_assert_int_eq(gg_server_start(s, args), 0);
 }
 
-static void stop(struct gg_server *s, int i)
+static void stop(struct gg_server *s)
 {
-	char cmd[128];
-
 	ck_assert_int_eq(gg_server_stop(s), 0);
-	if (i == REDIS)
-		gg_redis_stop(&redis);
-	if (i == SQLITE) {
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-		ck_assert_int_eq(system(cmd), 0);
-	}
+	ck_assert_int_eq(gg_store_teardown(&store), 0);
 }
 
 static double mono_s(void)
@@ -158,7 +138,7 @@ START_TEST(a_session_with_ttl_1_is_gone_two_seconds_later)
 		 "\"data\":[[1]]}", &st);
 	ck_assert_int_eq(st, 404);
 	cJSON_Delete(j);
-	stop(&s, _i);
+	stop(&s);
 }
 END_TEST
 
@@ -196,7 +176,7 @@ START_TEST(session_ttl_is_the_default_lifetime_on_every_store)
 	ck_assert_int_eq(poll_until_gone(&s, "d", 10.0), 404);
 	ck_assert_int_eq(get_status(&s, "long"), 200);
 	ck_assert_int_eq(get_status(&s, "imported"), 200);
-	stop(&s, _i);
+	stop(&s);
 }
 END_TEST
 
@@ -209,7 +189,7 @@ START_TEST(reads_do_not_extend_a_lifetime)
 	long st;
 	cJSON *j;
 
-	start(&s, MEMORY, NULL);
+	start(&s, GG_MEMORY, NULL);
 	j = post(&s, "{\"op\":\"fit\",\"session\":\"r\",\"ttl\":600,"
 		 "\"data\":[[1],[3]]}", &st);
 	ck_assert_int_eq(st, 200);
@@ -237,7 +217,7 @@ START_TEST(reads_do_not_extend_a_lifetime)
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j,
 								 "expires_at")));
 	cJSON_Delete(j);
-	stop(&s, MEMORY);
+	stop(&s);
 }
 END_TEST
 
@@ -257,7 +237,7 @@ START_TEST(generated_ids_expire_after_the_anonymous_ttl)
 	ck_assert_ptr_nonnull(str_member(j, "expires_at"));
 	cJSON_Delete(j);
 	ck_assert_int_eq(poll_until_gone(&s, id, 10.0), 404);
-	stop(&s, _i);
+	stop(&s);
 }
 END_TEST
 
@@ -268,14 +248,14 @@ START_TEST(the_default_anonymous_ttl_is_a_day)
 	cJSON *j;
 	double exp;
 
-	start(&s, MEMORY, NULL);
+	start(&s, GG_MEMORY, NULL);
 	j = post(&s, "{\"op\":\"partial_fit\",\"data\":[[1],[3]]}", &st);
 	ck_assert_int_eq(st, 200);
 	exp = rfc3339(str_member(j, "expires_at")) - (double)time(NULL);
 	ck_assert_double_ge(exp, 86400 - 60);
 	ck_assert_double_le(exp, 86400 + 60);
 	cJSON_Delete(j);
-	stop(&s, MEMORY);
+	stop(&s);
 }
 END_TEST
 
@@ -334,7 +314,7 @@ START_TEST(fit_transform_without_session_stores_nothing)
 		 "\"data\":[[1]]}", &st);
 	ck_assert_int_eq(st, 413);
 	cJSON_Delete(j);
-	stop(&s, _i);
+	stop(&s);
 }
 END_TEST
 
@@ -359,7 +339,7 @@ START_TEST(bad_lifetimes_are_422_and_write_nothing)
 	long st;
 	cJSON *j;
 
-	start(&s, MEMORY, NULL);
+	start(&s, GG_MEMORY, NULL);
 	for (size_t k = 0; k < sizeof(bad_ttls) / sizeof(bad_ttls[0]); k++) {
 		j = post(&s, bad_ttls[k], &st);
 		ck_assert_msg(st == 422, "%s: %ld", bad_ttls[k], st);
@@ -372,7 +352,7 @@ START_TEST(bad_lifetimes_are_422_and_write_nothing)
 		gg_response_free(&r);
 	}
 	ck_assert_int_eq(get_status(&s, "b"), 404);
-	stop(&s, MEMORY);
+	stop(&s);
 }
 END_TEST
 
@@ -383,15 +363,15 @@ int main(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, a_session_with_ttl_1_is_gone_two_seconds_later,
-			    0, STORES);
+			    0, GG_STORES);
 	tcase_add_loop_test(tc, session_ttl_is_the_default_lifetime_on_every_store,
-			    0, STORES);
+			    0, GG_STORES);
 	tcase_add_test(tc, reads_do_not_extend_a_lifetime);
 	tcase_add_loop_test(tc, generated_ids_expire_after_the_anonymous_ttl,
-			    0, STORES);
+			    0, GG_STORES);
 	tcase_add_test(tc, the_default_anonymous_ttl_is_a_day);
 	tcase_add_loop_test(tc, fit_transform_without_session_stores_nothing,
-			    0, STORES);
+			    0, GG_STORES);
 	tcase_add_test(tc, bad_lifetimes_are_422_and_write_nothing);
 	suite_add_tcase(su, tc);
 	return suite_run(su);
