@@ -76,6 +76,9 @@ void session_store_problem(struct problem *p, enum store_status st,
 	/* a path parameter is no field of the body: no errors[] entry, so the
 	 * detail does not read "body: ..." */
 	bool in_body = pointer && pointer[0];
+	static const char full[] = "this tenant's session limit is reached "
+				   "(max_sessions); delete sessions or let "
+				   "them expire";
 
 	switch (st) {
 	case STORE_OK:
@@ -94,13 +97,9 @@ void session_store_problem(struct problem *p, enum store_status st,
 		break;
 	case STORE_FULL:
 		if (in_body)
-			problem_add(p, PROB_TOO_LARGE, pointer,
-				    "the session limit is reached; delete "
-				    "sessions or raise max_sessions");
+			problem_add(p, PROB_TOO_LARGE, pointer, "%s", full);
 		else
-			problem_set(p, PROB_TOO_LARGE,
-				    "the session limit is reached; delete "
-				    "sessions or raise max_sessions");
+			problem_set(p, PROB_TOO_LARGE, "%s", full);
 		break;
 	case STORE_NOMEM:
 		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory in the store");
