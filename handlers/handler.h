@@ -21,6 +21,7 @@ struct hctx {
 	struct store *store;      /* session store; NULL for stateless tests */
 	const char *param;        /* path parameter ({id}), else NULL */
 	const char *tenant;       /* session namespace ("" without auth) */
+	const char *ttl_arg;      /* the URL's ?ttl= value, else NULL */
 	uint64_t deadline_ns;     /* CLOCK_MONOTONIC; 0: none */
 	void *server;             /* opaque, for server-side routes only */
 	/* statistics the handler reports back (metrics) */

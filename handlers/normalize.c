@@ -1,6 +1,7 @@
 /* POST /normalize: z-score statistics kept per session (fit, partial_fit)
  * and the transforms that use them. Parses the body, runs core/stats and
- * core/condition, and talks to the session store. */
+ * core/condition, and talks to the session store. A fit_transform without
+ * a session is stateless: the store is not touched. */
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -35,12 +36,14 @@ static const char *const layout_names[] = {
 static const char *const missing_names[] = { "reject", "ignore", NULL };
 static const char *const allowed[] = {
 	"op", "session", "data", "layout", "with_mean", "with_std", "missing",
-	"report", NULL
+	"report", "ttl", NULL
 };
 
 struct request {
 	int op, layout, missing;
-	const char *session;     /* borrowed from the body; NULL: generate */
+	const char *session;     /* borrowed from the body; NULL: generate
+				  * (fit, partial_fit) or none (fit_transform) */
+	int64_t ttl_ms;          /* "ttl" in ms; 0: the default lifetime */
 	bool with_mean, with_std, report;
 	double *x;               /* n x d, samples in rows, owned */
 	size_t n, d;
@@ -49,6 +52,13 @@ struct request {
 static bool op_stores(int op)
 {
 	return op == OP_FIT || op == OP_PARTIAL_FIT || op == OP_FIT_TRANSFORM;
+}
+
+/* The op keeps statistics in the store (a stateless fit_transform not). */
+static bool rq_stores(const struct request *rq)
+{
+	return op_stores(rq->op) &&
+	       (rq->session || rq->op != OP_FIT_TRANSFORM);
 }
 
 static bool op_outputs_data(int op)
@@ -105,6 +115,14 @@ static int parse(const cJSON *body, const struct limits *lim,
 	    !session_id_valid(rq->session))
 		problem_add(p, PROB_INVALID, "/session",
 			    "must match [A-Za-z0-9_.-]{1,64}");
+	if (json_get_int(body, "", "ttl", 0, 0, 1, SESSION_TTL_MAX,
+			 &rq->ttl_ms, p) == 1) {
+		rq->ttl_ms *= 1000;
+		if (op_ok == 1 && !rq_stores(rq))
+			problem_add(p, PROB_INVALID, "/ttl",
+				    "a lifetime applies to writes only (fit, "
+				    "partial_fit, fit_transform with session)");
+	}
 	json_get_enum(body, "", "layout", 0, layout_names, LAYOUT_ROWS,
 		      &rq->layout, p);
 	json_get_bool(body, "", "with_mean", 0, true, &rq->with_mean, p);
@@ -187,11 +205,12 @@ static int check_output(const struct request *rq, struct problem *p)
 	return problem_is_set(p) ? -1 : 0;
 }
 
-/* The session's statistics after the op (fit/partial_fit update the store,
- * the transforms only read it). Returns NULL with p filled on failure. */
+/* The statistics after the op: fit/partial_fit update the store, the
+ * transforms only read it, a stateless fit_transform (id NULL) has the
+ * batch's own. Returns NULL with p filled on failure. */
 static struct stats *apply_op(struct hctx *ctx, const struct request *rq,
-			      const char *id, const char *key,
-			      struct problem *p)
+			      const char *id, const char *key, int64_t ttl_ms,
+			      struct session_meta *meta, struct problem *p)
 {
 	struct stats *st = NULL, *res = NULL;
 	enum store_status rc;
@@ -209,22 +228,28 @@ static struct stats *apply_op(struct hctx *ctx, const struct request *rq,
 			session_overflow_problem(p, bad);
 			goto out;
 		}
+		if (!id) {
+			res = st;
+			st = NULL;
+			goto out;
+		}
 		if (rq->op == OP_PARTIAL_FIT) {
-			rc = ctx->store->ops->merge(ctx->store, key, st, &res,
-						    NULL);
+			rc = ctx->store->ops->merge(ctx->store, key, st,
+						    ttl_ms, &res, meta);
 			if (rc == STORE_OVERFLOW) {
 				merge_overflow_problem(ctx, key, st, p);
 				goto out;
 			}
 		} else {
-			rc = ctx->store->ops->put(ctx->store, key, st, NULL);
+			rc = ctx->store->ops->put(ctx->store, key, st, ttl_ms,
+						  meta);
 			if (rc == STORE_OK) {
 				res = st;
 				st = NULL;
 			}
 		}
 	} else {
-		rc = ctx->store->ops->get(ctx->store, key, &res, NULL);
+		rc = ctx->store->ops->get(ctx->store, key, &res, meta);
 	}
 	if (rc == STORE_MISMATCH || (rc == STORE_OK && res->n_features != rq->d)) {
 		struct stats *cur = res;
@@ -315,10 +340,11 @@ static void feature_warnings(struct jw *w, const struct stats *st,
 	}
 }
 
-/* POST /normalize. ctx->store must be set (else 503). Response: session,
+/* POST /normalize. ctx->store must be set (else 503) unless the op is a
+ * stateless fit_transform. Response: session (null when stateless),
  * n_samples_seen, n_features, mean, var, scale (the scale applied: all 1
- * with with_std false), data (transform ops, in the request's layout),
- * conditioning (report), warnings. */
+ * with with_std false), expires_at (with a session), data (transform ops,
+ * in the request's layout), conditioning (report), warnings. */
 void handle_normalize(struct hctx *ctx, const cJSON *body, struct hres *res)
 {
 	struct problem *p = &res->problem;
@@ -326,8 +352,10 @@ void handle_normalize(struct hctx *ctx, const cJSON *body, struct hres *res)
 	struct stats *st = NULL;
 	double *scale = NULL, *ones = NULL;
 	bool *constant = NULL;
-	char gen[32], key[SESSION_KEY_MAX];
+	char gen[32], key[SESSION_KEY_MAX] = "";
+	struct session_meta meta = { 0, 0, 0 };
 	const char *id;
+	int64_t ttl_ms = 0;
 	const double *mean_use, *scale_use;
 	double k_before = NAN, k_after = NAN;
 	enum cond_status c_before = COND_OK, c_after = COND_OK;
@@ -335,28 +363,34 @@ void handle_normalize(struct hctx *ctx, const cJSON *body, struct hres *res)
 
 	if (parse(body, ctx->limits, &rq, p) != 0)
 		goto out;
-	if (!ctx->store) {
-		problem_set(p, PROB_STORE_UNAVAILABLE, "no session store");
-		goto out;
-	}
-	if (hctx_expired(ctx)) {
-		problem_set(p, PROB_DEADLINE,
-			    "deadline passed before the session was touched");
-		goto out;
-	}
 	id = rq.session;
-	if (!id) {
+	if (id || rq_stores(&rq)) {
+		if (!ctx->store) {
+			problem_set(p, PROB_STORE_UNAVAILABLE,
+				    "no session store");
+			goto out;
+		}
+		if (hctx_expired(ctx)) {
+			problem_set(p, PROB_DEADLINE, "deadline passed before "
+				    "the session was touched");
+			goto out;
+		}
+		ttl_ms = rq.ttl_ms ? rq.ttl_ms : ctx->store->session_ttl_ms;
+	}
+	if (!id && rq_stores(&rq)) {
 		if (session_generate(gen, sizeof(gen)) != 0) {
 			problem_set(p, PROB_INTERNAL, "no entropy for a session id");
 			goto out;
 		}
 		id = gen;
+		if (!rq.ttl_ms)
+			ttl_ms = ctx->store->anonymous_ttl_ms;
 	}
-	if (session_key(key, sizeof(key), ctx->tenant, id) != 0) {
+	if (id && session_key(key, sizeof(key), ctx->tenant, id) != 0) {
 		problem_set(p, PROB_INTERNAL, "session key too long");
 		goto out;
 	}
-	st = apply_op(ctx, &rq, id, key, p);
+	st = apply_op(ctx, &rq, id, key, ttl_ms, &meta, p);
 	if (!st)
 		goto out;
 
@@ -405,6 +439,8 @@ void handle_normalize(struct hctx *ctx, const cJSON *body, struct hres *res)
 		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory");
 		goto out;
 	}
+	if (id)
+		session_write_expiry(&w, meta.expires_at_ms);
 	if (op_outputs_data(rq.op)) {
 		jw_key(&w, "data");
 		jw_matrix(&w, rq.x, rq.n, rq.d, rq.layout == LAYOUT_COLUMNS);

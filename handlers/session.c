@@ -76,6 +76,9 @@ void session_store_problem(struct problem *p, enum store_status st,
 	/* a path parameter is no field of the body: no errors[] entry, so the
 	 * detail does not read "body: ..." */
 	bool in_body = pointer && pointer[0];
+	static const char full[] = "this tenant's session limit is reached "
+				   "(max_sessions); delete sessions or let "
+				   "them expire";
 
 	switch (st) {
 	case STORE_OK:
@@ -94,13 +97,9 @@ void session_store_problem(struct problem *p, enum store_status st,
 		break;
 	case STORE_FULL:
 		if (in_body)
-			problem_add(p, PROB_TOO_LARGE, pointer,
-				    "the session limit is reached; delete "
-				    "sessions or raise max_sessions");
+			problem_add(p, PROB_TOO_LARGE, pointer, "%s", full);
 		else
-			problem_set(p, PROB_TOO_LARGE,
-				    "the session limit is reached; delete "
-				    "sessions or raise max_sessions");
+			problem_set(p, PROB_TOO_LARGE, "%s", full);
 		break;
 	case STORE_NOMEM:
 		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory in the store");
@@ -138,7 +137,10 @@ int session_write_stats(struct jw *w, const char *id, const struct stats *st,
 	if (!tmp)
 		return -1;
 	jw_key(w, "session");
-	jw_string(w, id);
+	if (id)
+		jw_string(w, id);
+	else
+		jw_null(w);
 	jw_key(w, "n_samples_seen");
 	if (stats_uniform_count(st, &n)) {
 		jw_uint(w, n);
@@ -183,4 +185,36 @@ void session_format_time(char *out, size_t n, int64_t unix_ms)
 	    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
 		date[0] = '\0';
 	snprintf(out, n, "%s.%03dZ", date, ms);
+}
+
+int session_parse_ttl(const char *text, int64_t *ms)
+{
+	int64_t v = 0;
+
+	if (!text || !*text)
+		return -1;
+	for (const char *c = text; *c; c++) {
+		if (*c < '0' || *c > '9')
+			return -1;
+		v = v * 10 + (*c - '0');
+		if (v > SESSION_TTL_MAX)
+			return -1;
+	}
+	if (v < 1)
+		return -1;
+	*ms = v * 1000;
+	return 0;
+}
+
+void session_write_expiry(struct jw *w, int64_t expires_at_ms)
+{
+	char t[40];
+
+	jw_key(w, "expires_at");
+	if (!expires_at_ms) {
+		jw_null(w);
+		return;
+	}
+	session_format_time(t, sizeof(t), expires_at_ms);
+	jw_string(w, t);
 }

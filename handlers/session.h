@@ -18,6 +18,8 @@ struct stats;
 #define SESSION_ID_MAX 64
 /* Room for "<tenant>/<id>" keys. */
 #define SESSION_KEY_MAX 256
+/* Longest lifetime a request may ask for ("ttl"), seconds: ten years. */
+#define SESSION_TTL_MAX 315360000
 
 bool session_id_valid(const char *id);
 /* A fresh id: 128 bits from getrandom(2) in base64url without padding (22
@@ -35,12 +37,18 @@ void session_store_problem(struct problem *p, enum store_status st,
  * not known). */
 void session_overflow_problem(struct problem *p, size_t feature);
 
-/* Writes the members "session", "n_samples_seen" (a number, or an array
+/* Writes the members "session" (null when id is NULL: nothing stored),
+ * "n_samples_seen" (a number, or an array
  * when per-feature counts differ), "n_features", "mean", "var", "scale"
  * into an open object. scale NULL writes sqrt(var) with constant features
  * at 1 (stats_scale). Returns -1 on OOM. */
 int session_write_stats(struct jw *w, const char *id, const struct stats *st,
 			const double *scale);
+/* Parses a ?ttl= query value: a decimal integer in 1..SESSION_TTL_MAX
+ * seconds, nothing else. Returns 0 with *ms, or -1. */
+int session_parse_ttl(const char *text, int64_t *ms);
+/* Writes the member "expires_at": RFC 3339 UTC, or null (0: never). */
+void session_write_expiry(struct jw *w, int64_t expires_at_ms);
 /* RFC 3339 UTC with milliseconds ("2026-11-29T00:15:02.123Z"); out >= 32. */
 void session_format_time(char *out, size_t n, int64_t unix_ms);
 

@@ -61,16 +61,18 @@ static void write_session(struct hres *res, const char *id,
 	session_format_time(t, sizeof(t), meta->updated_at_ms);
 	jw_key(&w, "updated_at");
 	jw_string(&w, t);
+	session_write_expiry(&w, meta->expires_at_ms);
 	jw_obj_end(&w);
 	if (res->body.failed)
 		hres_body_failed(res);
 }
 
 /* GET /sessions/{id}: 200 with session, n_samples_seen, n_features, mean,
- * var, scale, created_at, updated_at; 404 when absent; 422 for a bad id. */
+ * var, scale, created_at, updated_at, expires_at; 404 when absent or
+ * expired; 422 for a bad id. */
 void handle_session_get(struct hctx *ctx, const cJSON *body, struct hres *res)
 {
-	struct session_meta meta = { 0, 0 };
+	struct session_meta meta = { 0, 0, 0 };
 	struct stats *st = NULL;
 	char key[SESSION_KEY_MAX];
 	enum store_status rc;
@@ -179,19 +181,28 @@ out:
 	return st;
 }
 
-/* PUT /sessions/{id}: imports {n_samples_seen, mean, var}, replacing any
- * statistics stored; 201 (with Location) when the session is new, else 200;
- * the body is what GET returns. */
+/* PUT /sessions/{id}[?ttl=SECONDS]: imports {n_samples_seen, mean, var},
+ * replacing any statistics stored; the session then lives ttl seconds
+ * (default --session-ttl); 201 (with Location) when the session is new,
+ * else 200; the body is what GET returns. */
 void handle_session_put(struct hctx *ctx, const cJSON *body, struct hres *res)
 {
-	struct session_meta meta = { 0, 0 };
+	struct session_meta meta = { 0, 0, 0 };
 	struct stats *st = NULL, *old = NULL;
 	char key[SESSION_KEY_MAX];
 	enum store_status rc;
+	int64_t ttl_ms;
 	bool created;
 
 	if (path_key(ctx, key, sizeof(key), &res->problem) != 0)
 		return;
+	ttl_ms = ctx->store->session_ttl_ms;
+	if (ctx->ttl_arg && session_parse_ttl(ctx->ttl_arg, &ttl_ms) != 0) {
+		problem_set(&res->problem, PROB_INVALID,
+			    "query parameter ttl must be an integer number of "
+			    "seconds in 1..%d", SESSION_TTL_MAX);
+		return;
+	}
 	st = parse_put(body, ctx->limits, &res->problem);
 	if (!st)
 		goto out;
@@ -201,7 +212,7 @@ void handle_session_put(struct hctx *ctx, const cJSON *body, struct hres *res)
 		goto out;
 	}
 	created = rc == STORE_NOT_FOUND;
-	rc = ctx->store->ops->put(ctx->store, key, st, &meta);
+	rc = ctx->store->ops->put(ctx->store, key, st, ttl_ms, &meta);
 	if (rc != STORE_OK) {
 		session_store_problem(&res->problem, rc, ctx->param, "");
 		goto out;

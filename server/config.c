@@ -58,8 +58,12 @@ static const struct option_def options[] = {
 	 "redis://HOST:PORT[/DB][?ttl=SECONDS] "
 	 "(default sqlite:./var/gradguard.db)"},
 	NUM("session-ttl", OPT_U32, session_ttl, 0, UINT32_MAX, "SECONDS",
-	    "expire a session this long after its last update; redis:// "
-	    "stores only (default 0: never)"),
+	    "expire a named session this long after its last write; every "
+	    "store (default 0: never)"),
+	NUM("anonymous-ttl", OPT_U32, anonymous_ttl, 1, UINT32_MAX, "SECONDS",
+	    "expire a session under a generated id (fit or partial_fit "
+	    "without session) this long after its last write (default "
+	    "86400)"),
 	{"api-keys-file", OPT_STR, OFF(api_keys_file), CONFIG_STR_MAX, 0, 0,
 	 "PATH", "API keys, one per line; then all but the public routes "
 	 "need Authorization: Bearer KEY (default: none, no auth)"},
@@ -74,7 +78,7 @@ static const struct option_def options[] = {
 	NUM("max-evaluations", OPT_SIZE, limits.max_evaluations, 1, SIZE_MAX,
 	    "N", "cost evaluations of one gradient check"),
 	NUM("max-sessions", OPT_SIZE, limits.max_sessions, 1, SIZE_MAX, "N",
-	    "sessions kept by the store"),
+	    "sessions kept per tenant (API key)"),
 	NUM("max-rows", OPT_SIZE, limits.max_rows, 1, SIZE_MAX, "N",
 	    "samples in one /normalize request"),
 	NUM("max-features", OPT_SIZE, limits.max_features, 1, SIZE_MAX, "N",
@@ -123,6 +127,7 @@ static void config_defaults(struct config *c)
 	c->header_timeout = 10;
 	c->min_body_rate = 1024;
 	c->max_memory = default_max_memory();
+	c->anonymous_ttl = 86400;
 	snprintf(c->store, sizeof(c->store), "sqlite:./var/gradguard.db");
 	limits_default(&c->limits);
 	c->log_format = LOG_TEXT;

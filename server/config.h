@@ -27,6 +27,7 @@ struct config {
 	size_t max_memory;       /* bytes of request bodies held at once */
 	char store[CONFIG_STR_MAX];
 	uint32_t session_ttl;    /* seconds; 0: sessions never expire */
+	uint32_t anonymous_ttl;  /* seconds a generated session id lives */
 	char api_keys_file[CONFIG_STR_MAX]; /* "": no authentication */
 	struct limits limits;
 	enum log_format log_format;

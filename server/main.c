@@ -44,31 +44,12 @@ static int dir_prepare(const char *path)
 	return 0;
 }
 
-/* --session-ttl reaches the Redis store as the URL's ?ttl=SECONDS; the
- * other stores cannot expire sessions, so the flag is refused for them. */
-static int store_url_ttl(struct config *cfg, char *err, size_t errlen)
-{
-	size_t len = strlen(cfg->store);
-	int n;
+static enum log_format store_log_format;
 
-	if (!cfg->session_ttl)
-		return 0;
-	if (strncmp(cfg->store, "redis://", 8) != 0) {
-		snprintf(err, errlen, "--session-ttl needs a redis:// store");
-		return -1;
-	}
-	if (strstr(cfg->store, "ttl=")) {
-		snprintf(err, errlen, "--session-ttl and a ttl in the store "
-			 "URL: give one");
-		return -1;
-	}
-	n = snprintf(cfg->store + len, sizeof(cfg->store) - len, "%cttl=%u",
-		     strchr(cfg->store, '?') ? '&' : '?', cfg->session_ttl);
-	if (n < 0 || (size_t)n >= sizeof(cfg->store) - len) {
-		snprintf(err, errlen, "store URL too long");
-		return -1;
-	}
-	return 0;
+/* The store's fault and recovery lines, in the daemon's log format. */
+static void store_log(const char *level, const char *msg)
+{
+	log_msg(store_log_format, level, "%s", msg);
 }
 
 int main(int argc, char **argv)
@@ -112,16 +93,18 @@ int main(int argc, char **argv)
 	if (!strncmp(cfg.store, "sqlite:", 7) && dir_prepare(cfg.store + 7))
 		log_msg(cfg.log_format, "error", "cannot create the directory "
 			"of %s: %s", cfg.store + 7, strerror(errno));
-	if (store_url_ttl(&cfg, err, sizeof(err))) {
-		fprintf(stderr, "gradguard: %s\n", err);
-		return 2;
-	}
 	if (store_open(cfg.store, cfg.limits.max_sessions, &store, err,
 		       sizeof(err))) {
 		log_msg(cfg.log_format, "error", "store %s: %s", cfg.store,
 			err);
 		goto out;
 	}
+	/* --session-ttl wins over a redis:// URL's ?ttl= */
+	if (cfg.session_ttl)
+		store->session_ttl_ms = (int64_t)cfg.session_ttl * 1000;
+	store->anonymous_ttl_ms = (int64_t)cfg.anonymous_ttl * 1000;
+	store_log_format = cfg.log_format;
+	store->log = store_log;
 	if (server_start(&cfg, store, &srv, err, sizeof(err))) {
 		log_msg(cfg.log_format, "error", "%s", err);
 		goto out;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handlers/store.h"
 #include "version.h"
 
 #define MAX_LABELS 32   /* distinct route patterns + "unmatched" */
@@ -243,4 +244,57 @@ void metrics_write_queue(struct buf *b, size_t depth, size_t capacity,
 		   "# HELP gradguard_workers Compute workers.\n"
 		   "# TYPE gradguard_workers gauge\n"
 		   "gradguard_workers %zu\n", depth, capacity, busy, workers);
+}
+
+/* A histogram of n buckets whose upper bounds are 1, f, f^2, ... and +Inf;
+ * counts are per bucket (made cumulative here). */
+static void write_hist(struct buf *b, const char *name, const char *help,
+		       const uint64_t *counts, size_t n, unsigned f,
+		       uint64_t sum)
+{
+	uint64_t cum = 0, le = 1;
+
+	buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help,
+		   name);
+	for (size_t i = 0; i < n; i++, le *= f) {
+		cum += counts[i];
+		if (i + 1 < n)
+			buf_printf(b, "%s_bucket{le=\"%llu\"} %llu\n", name,
+				   (unsigned long long)le,
+				   (unsigned long long)cum);
+		else
+			buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n", name,
+				   (unsigned long long)cum);
+	}
+	buf_printf(b, "%s_sum %llu\n%s_count %llu\n", name,
+		   (unsigned long long)sum, name, (unsigned long long)cum);
+}
+
+void metrics_write_store(struct buf *b, const struct store_stats *st)
+{
+	if (st->has_tenants) {
+		buf_printf(b, "# HELP gradguard_session_tenants Tenants "
+			   "holding sessions.\n# TYPE gradguard_session_tenants "
+			   "gauge\ngradguard_session_tenants %zu\n",
+			   st->tenants);
+		write_hist(b, "gradguard_tenant_sessions",
+			   "Tenants by the sessions each holds.",
+			   st->tenant_hist, STORE_TENANT_BUCKETS, 10,
+			   st->sessions);
+	}
+	buf_printf(b, "# HELP gradguard_sessions_expired_total Sessions found "
+		   "past their lifetime by a request.\n"
+		   "# TYPE gradguard_sessions_expired_total counter\n"
+		   "gradguard_sessions_expired_total %llu\n"
+		   "# HELP gradguard_sessions_purged_total Expired sessions "
+		   "removed by the store.\n"
+		   "# TYPE gradguard_sessions_purged_total counter\n"
+		   "gradguard_sessions_purged_total %llu\n",
+		   (unsigned long long)st->expired,
+		   (unsigned long long)st->purged);
+	if (st->has_batches)
+		write_hist(b, "gradguard_store_commit_batch_size",
+			   "Writes committed together in one transaction.",
+			   st->batch_hist, STORE_BATCH_BUCKETS, 2,
+			   st->batch_writes);
 }

@@ -41,6 +41,14 @@ void metrics_write_queue(struct buf *b, size_t depth, size_t capacity,
 /* Writes the exposition; sessions < 0 leaves the sessions gauge out. */
 void metrics_write(const struct metrics *m, struct buf *b, long sessions);
 
+struct store_stats;
+/* Writes what the session store reports: gradguard_session_tenants,
+ * the histogram gradguard_tenant_sessions (tenants by the sessions each
+ * holds: bounded, whatever the number of tenants),
+ * gradguard_sessions_expired_total, gradguard_sessions_purged_total and
+ * the histogram gradguard_store_commit_batch_size (sqlite). */
+void metrics_write_store(struct buf *b, const struct store_stats *st);
+
 #define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 #endif

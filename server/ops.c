@@ -76,6 +76,8 @@ void handle_openapi(struct hctx *ctx, const cJSON *body, struct hres *res)
 void handle_metrics(struct hctx *ctx, const cJSON *body, struct hres *res)
 {
 	const struct server *s = ctx->server;
+	struct store_stats st;
+	bool have_stats = false;
 	long sessions = -1;
 	size_t n;
 
@@ -84,10 +86,17 @@ void handle_metrics(struct hctx *ctx, const cJSON *body, struct hres *res)
 		problem_set(&res->problem, PROB_INTERNAL, "no metrics");
 		return;
 	}
-	if (ctx->store && ctx->store->ops->count &&
-	    ctx->store->ops->count(ctx->store, &n) == STORE_OK)
+	if (ctx->store && ctx->store->ops->stats)
+		have_stats = ctx->store->ops->stats(ctx->store, &st) ==
+			     STORE_OK;
+	if (have_stats)
+		sessions = (long)st.sessions;
+	else if (ctx->store && ctx->store->ops->count &&
+		 ctx->store->ops->count(ctx->store, &n) == STORE_OK)
 		sessions = (long)n;
 	metrics_write(s->metrics, &res->body, sessions);
+	if (have_stats)
+		metrics_write_store(&res->body, &st);
 	if (s->workers)
 		metrics_write_queue(&res->body, workers_pending(s->workers),
 				    s->cfg->queue, workers_busy(s->workers),

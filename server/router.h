@@ -51,4 +51,9 @@ void router_match(const struct route *table, size_t n, const char *method,
  * case-insensitive, surrounding blanks allowed. NULL is false. */
 bool router_is_json_type(const char *content_type);
 
+/* Decodes %XX escapes of s in place, except %00, which stays three
+ * characters (a NUL would end the C string early: "/sessions/a%00b" must
+ * not reach a handler as "/sessions/a"). Returns the new length. */
+size_t router_unescape(char *s);
+
 #endif

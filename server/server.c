@@ -65,6 +65,7 @@ struct req {
 	const struct route *route;     /* NULL: 404/405 */
 	struct route_match match;
 	char tenant[AUTH_TENANT_LEN]; /* "" without auth */
+	const char *ttl_arg;           /* ?ttl=, in MHD's connection memory */
 	enum auth_result auth;        /* why a 401 was sent */
 	char method[8];                /* for metrics and the log */
 	char id[REQUEST_ID_MAX + 1];
@@ -258,6 +259,13 @@ static enum MHD_Result req_send(struct req *r)
 	return ret;
 }
 
+static size_t on_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return router_unescape(s);
+}
+
 /* Runs the route's handler (poll thread for inline routes, else a worker):
  * parses the body for JSON routes, then calls the handler with a context. */
 static void req_run(struct req *r)
@@ -271,6 +279,7 @@ static void req_run(struct req *r)
 	ctx.store = s->store;
 	ctx.param = r->match.param[0] ? r->match.param : NULL;
 	ctx.tenant = r->tenant;
+	ctx.ttl_arg = r->ttl_arg;
 	ctx.deadline_ns = r->t0 +
 			  (uint64_t)s->cfg->limits.deadline_ms * 1000000u;
 	ctx.server = r->srv;
@@ -414,6 +423,8 @@ static enum MHD_Result req_begin(struct req *r, const char *url,
 		return req_send(r);
 	}
 	r->route = &s->routes[r->match.row];
+	r->ttl_arg = MHD_lookup_connection_value(r->conn,
+						 MHD_GET_ARGUMENT_KIND, "ttl");
 	if (!(r->route->flags & ROUTE_JSON))
 		return MHD_YES;
 	ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
@@ -772,6 +783,9 @@ int server_start(const struct config *cfg, struct store *store,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)SERVER_CONN_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+		/* a %00 stays as is: a NUL would cut the path (and a session
+		 * id in it) short after validation */
+		MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, s,
 		/* one thread: no pool (MHD warns about a pool of 1) */
 		cfg->threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END,
 		(unsigned int)cfg->threads, MHD_OPTION_END);

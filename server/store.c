@@ -2,6 +2,7 @@
  * "sqlite:PATH", "redis://HOST:PORT[/DB]") and names store statuses. */
 #include "handlers/store.h"
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,90 @@ int64_t store_now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A fault that stays the same is logged again at most this often. */
+#define STORE_FAULT_LOG_MS 60000
+
+void store_base_init(struct store *b, const struct store_ops *ops,
+		     size_t max_sessions)
+{
+	b->ops = ops;
+	b->max_sessions = max_sessions;
+	pthread_mutex_init(&b->fault_lock, NULL);
+}
+
+void store_base_destroy(struct store *b)
+{
+	pthread_mutex_destroy(&b->fault_lock);
+}
+
+void store_fault(struct store *b, const char *fmt, ...)
+{
+	char msg[sizeof(b->fault_msg)], line[sizeof(msg) + 64];
+	int64_t now = store_now_ms();
+	bool say;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&b->fault_lock);
+	say = !b->faulted || strcmp(msg, b->fault_msg) != 0 ||
+	      now - b->fault_logged_ms >= STORE_FAULT_LOG_MS;
+	b->faulted = true;
+	if (say) {
+		memcpy(b->fault_msg, msg, sizeof(msg));
+		b->fault_logged_ms = now;
+	}
+	pthread_mutex_unlock(&b->fault_lock);
+	if (say && b->log) {
+		snprintf(line, sizeof(line), "store %s: %s", b->ops->name, msg);
+		b->log("error", line);
+	}
+}
+
+void store_recovered(struct store *b)
+{
+	char line[64];
+	bool was;
+
+	pthread_mutex_lock(&b->fault_lock);
+	was = b->faulted;
+	b->faulted = false;
+	b->fault_msg[0] = '\0';
+	pthread_mutex_unlock(&b->fault_lock);
+	if (was && b->log) {
+		snprintf(line, sizeof(line), "store %s: working again",
+			 b->ops->name);
+		b->log("info", line);
+	}
+}
+
+bool store_faulted(struct store *b)
+{
+	bool f;
+
+	pthread_mutex_lock(&b->fault_lock);
+	f = b->faulted;
+	pthread_mutex_unlock(&b->fault_lock);
+	return f;
+}
+
+size_t store_bucket(size_t n, size_t buckets, size_t factor)
+{
+	size_t i = 0;
+
+	for (size_t lim = 1; i + 1 < buckets && n > lim; lim *= factor)
+		i++;
+	return i;
+}
+
+size_t store_tenant_len(const char *key)
+{
+	const char *slash = strrchr(key, '/');
+
+	return slash ? (size_t)(slash - key) : 0;
 }
 
 /* url: "memory:", "sqlite:PATH" (PATH non-empty) or

@@ -16,6 +16,24 @@ int store_sqlite_open(const char *path, size_t max_sessions,
 		      struct store **out, char *err, size_t errlen);
 /* Wall-clock time, Unix milliseconds. */
 int64_t store_now_ms(void);
+/* Fills the common part of a back end (the fault state included). */
+void store_base_init(struct store *b, const struct store_ops *ops,
+		     size_t max_sessions);
+void store_base_destroy(struct store *b);
+/* The store failed for an outside reason (I/O, a lost connection): logs
+ * the cause as an error when the store was fine or the cause changed, at
+ * most once per STORE_FAULT_LOG_MS for the same fault (no flood). */
+void store_fault(struct store *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The store works again: logs the recovery once after a fault. */
+void store_recovered(struct store *b);
+bool store_faulted(struct store *b);
+/* Bucket of n in a histogram whose upper bounds are 1, factor,
+ * factor^2, ... and a last one without bound. */
+size_t store_bucket(size_t n, size_t buckets, size_t factor);
+/* Buckets of store_stats.tenant_hist and batch_hist. */
+#define store_tenant_bucket(n) store_bucket(n, STORE_TENANT_BUCKETS, 10)
+#define store_batch_bucket(n) store_bucket(n, STORE_BATCH_BUCKETS, 2)
 
 struct stats;
 

@@ -1,6 +1,10 @@
 /* The redis://HOST:PORT[/DB] session store: a Redis hash per session (the
- * SQLite BLOB of little-endian doubles, created/updated ms), an index sorted
- * set, merges done atomically by a Lua script; a pool of hiredis links. */
+ * SQLite BLOB of little-endian doubles, created/updated/expires ms) that
+ * Redis itself expires (PEXPIRE), two index sorted sets scored by expiry
+ * (all sessions, for the count; the tenant's, for its limit: expired
+ * members are removed by score range, then ZCARD is O(1)), writes done
+ * atomically by a Lua script (so the limit holds across replicas); a pool
+ * of hiredis links. */
 #include "server/store_redis.h"
 
 #include "core/alloc.h"
@@ -31,6 +35,8 @@
 static const char key_prefix[] = "gradguard:session:";
 /* Sorted set of session names scored by expiry (ms, +inf without TTL). */
 static const char index_key[] = "gradguard:sessions";
+/* The same per tenant: "gradguard:tenant:<tenant>". */
+static const char tenant_prefix[] = "gradguard:tenant:";
 
 /* Shared by the scripts: now (Unix ms) from the Redis clock, so that every
  * replica stamps sessions with the same clock that expires them. */
@@ -39,9 +45,10 @@ static const char index_key[] = "gradguard:sessions";
 	"local now = tonumber(t[1]) * 1000 +\n" \
 	"            math.floor(tonumber(t[2]) / 1000)\n"
 
-/* KEYS: session hash, index. ARGV: statistics, "m" (merge) or "p" (put),
- * max sessions (0 none), TTL in ms (0 none), index member. Returns {0,
- * stats, created, updated}, {1} when full, {2} on a feature-count mismatch,
+/* KEYS: session hash, index, tenant index. ARGV: statistics, "m" (merge)
+ * or "p" (put), max sessions per tenant (0 none), TTL in ms (0 none), index
+ * member. Returns {0, stats, created, updated, expires (0 none), expired
+ * members removed}, {1} when the tenant is full, {2} on a feature-count mismatch,
  * {3, feature} when a merged value is not finite (stats_merge's
  * STATS_OVERFLOW; nothing is written). The merge is core/stats.c's
  * merge_one line for line (Chan, Golub & LeVeque pairwise update with the
@@ -57,11 +64,13 @@ static const char script_write[] =
 	"end\n"
 	"local cur = redis.call('HMGET', KEYS[1], 's', 'c')\n"
 	"local old, created, res = cur[1], tonumber(cur[2]), d\n"
+	"local purged = 0\n"
 	"if not old then\n"
+	"  purged = redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)\n"
+	"  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)\n"
 	"  local cap = tonumber(ARGV[3])\n"
-	"  if cap > 0 then\n"
-	"    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. now)\n"
-	"    if redis.call('ZCARD', KEYS[2]) >= cap then return {1} end\n"
+	"  if cap > 0 and redis.call('ZCARD', KEYS[3]) >= cap then\n"
+	"    return {1}\n"
 	"  end\n"
 	"  created = now\n"
 	"elseif ARGV[2] == 'm' then\n"
@@ -104,19 +113,24 @@ static const char script_write[] =
 	"           'c', string.format('%.0f', created),\n"
 	"           'u', string.format('%.0f', now))\n"
 	"local ttl = tonumber(ARGV[4])\n"
+	"local exp, score = 0, '+inf'\n"
 	"if ttl > 0 then\n"
+	"  exp = now + ttl\n"
+	"  score = string.format('%.0f', exp)\n"
 	"  redis.call('PEXPIRE', KEYS[1], ttl)\n"
-	"  redis.call('ZADD', KEYS[2], string.format('%.0f', now + ttl),\n"
-	"             ARGV[5])\n"
 	"else\n"
 	"  redis.call('PERSIST', KEYS[1])\n"
-	"  redis.call('ZADD', KEYS[2], '+inf', ARGV[5])\n"
 	"end\n"
-	"return {0, res, created, now}\n";
+	"redis.call('HSET', KEYS[1], 'e', string.format('%.0f', exp))\n"
+	"redis.call('ZADD', KEYS[2], score, ARGV[5])\n"
+	"redis.call('ZADD', KEYS[3], score, ARGV[5])\n"
+	"return {0, res, created, now, exp, purged}\n";
 
-/* KEYS: session hash, index. ARGV: index member. Returns keys deleted. */
+/* KEYS: session hash, index, tenant index. ARGV: index member. Returns
+ * keys deleted. */
 static const char script_del[] =
 	"redis.call('ZREM', KEYS[2], ARGV[1])\n"
+	"redis.call('ZREM', KEYS[3], ARGV[1])\n"
 	"return redis.call('DEL', KEYS[1])\n";
 
 /* KEYS: index. Returns the sessions not yet expired. */
@@ -147,8 +161,8 @@ struct store_redis {
 	char host[256];
 	int port;
 	int db;
-	long long ttl_ms;
 	struct conn conns[RD_POOL];
+	_Atomic uint64_t purged;
 };
 
 static struct timeval tv_ms(long ms)
@@ -330,18 +344,33 @@ static redisReply *run_script(struct conn *c, int i, int nkeys, int n,
 	return r;
 }
 
-/* "gradguard:session:" + key (malloc'd); NULL on OOM. */
-static char *session_key(const char *key, size_t *len)
+/* prefix + the first n bytes of key (malloc'd), its length in *len;
+ * NULL on OOM. */
+static char *prefixed(const char *prefix, const char *key, size_t n,
+		      size_t *len)
 {
-	size_t kl = strlen(key), pl = sizeof(key_prefix) - 1;
-	char *k = gg_malloc(pl + kl + 1);
+	size_t pl = strlen(prefix);
+	char *k = gg_malloc(pl + n + 1);
 
 	if (!k)
 		return NULL;
-	memcpy(k, key_prefix, pl);
-	memcpy(k + pl, key, kl + 1);
-	*len = pl + kl;
+	memcpy(k, prefix, pl);
+	memcpy(k + pl, key, n);
+	k[pl + n] = '\0';
+	*len = pl + n;
 	return k;
+}
+
+/* "gradguard:session:" + key. */
+static char *session_key(const char *key, size_t *len)
+{
+	return prefixed(key_prefix, key, strlen(key), len);
+}
+
+/* "gradguard:tenant:" + key's tenant. */
+static char *tenant_key(const char *key, size_t *len)
+{
+	return prefixed(tenant_prefix, key, store_tenant_len(key), len);
 }
 
 static enum store_status decode(const redisReply *r, struct stats **out)
@@ -383,13 +412,24 @@ static enum store_status with_conn(struct store_redis *q, bool retry,
 		if (c->ctx && !conn_alive(c))
 			conn_drop(q, c);
 		if (!c->ctx) {
-			if (conn_connect(q, c, &refused, err, sizeof(err)))
+			if (conn_connect(q, c, &refused, err, sizeof(err))) {
+				store_fault(&q->base, "%s", err);
 				break;
+			}
 			fresh = true;
 		}
 		rc = fn(q, c, arg);
-		if (!c->ctx->err)
+		if (!c->ctx->err) {
+			if (rc == STORE_UNAVAILABLE)
+				store_fault(&q->base, "%.100s:%d: an "
+					    "unexpected reply", q->host,
+					    q->port);
+			else
+				store_recovered(&q->base);
 			break;
+		}
+		store_fault(&q->base, "%.100s:%d: %.120s", q->host, q->port,
+			    c->ctx->errstr);
 		conn_drop(q, c);
 		rc = STORE_UNAVAILABLE;
 		if (!retry || fresh)
@@ -403,6 +443,7 @@ struct write_arg {
 	const char *key;
 	const struct stats *st;
 	bool merge;
+	int64_t ttl_ms;
 	struct stats **out;
 	struct session_meta *meta;
 };
@@ -413,33 +454,36 @@ static enum store_status do_write(struct store_redis *q, struct conn *c,
 	struct write_arg *a = arg;
 	enum store_status rc = STORE_NOMEM;
 	unsigned char *blob = NULL;
-	char *hkey = NULL, cap[24], ttl[24];
-	const char *args[7];
-	size_t lens[7], blen, klen;
+	char *hkey = NULL, *tkey = NULL, cap[24], ttl[24];
+	const char *args[8];
+	size_t lens[8], blen, klen, tlen;
 	redisReply *r = NULL;
 
 	blob = store_encode_stats(a->st, &blen);
 	hkey = session_key(a->key, &klen);
-	if (!blob || !hkey)
+	tkey = tenant_key(a->key, &tlen);
+	if (!blob || !hkey || !tkey)
 		goto out;
 	snprintf(cap, sizeof(cap), "%zu", q->base.max_sessions);
-	snprintf(ttl, sizeof(ttl), "%lld", q->ttl_ms);
+	snprintf(ttl, sizeof(ttl), "%lld", (long long)a->ttl_ms);
 	args[0] = hkey;
 	lens[0] = klen;
 	args[1] = index_key;
 	lens[1] = sizeof(index_key) - 1;
-	args[2] = (const char *)blob;
-	lens[2] = blen;
-	args[3] = a->merge ? "m" : "p";
-	lens[3] = 1;
-	args[4] = cap;
-	lens[4] = strlen(cap);
-	args[5] = ttl;
-	lens[5] = strlen(ttl);
-	args[6] = a->key;
-	lens[6] = strlen(a->key);
+	args[2] = tkey;
+	lens[2] = tlen;
+	args[3] = (const char *)blob;
+	lens[3] = blen;
+	args[4] = a->merge ? "m" : "p";
+	lens[4] = 1;
+	args[5] = cap;
+	lens[5] = strlen(cap);
+	args[6] = ttl;
+	lens[6] = strlen(ttl);
+	args[7] = a->key;
+	lens[7] = strlen(a->key);
 	rc = STORE_UNAVAILABLE;
-	r = run_script(c, S_WRITE, 2, 7, args, lens);
+	r = run_script(c, S_WRITE, 3, 8, args, lens);
 	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
 	    r->element[0]->type != REDIS_REPLY_INTEGER)
 		goto out;
@@ -455,8 +499,9 @@ static enum store_status do_write(struct store_redis *q, struct conn *c,
 		rc = STORE_OVERFLOW;
 		goto out;
 	}
-	if (r->element[0]->integer != 0 || r->elements != 4)
+	if (r->element[0]->integer != 0 || r->elements != 6)
 		goto out;
+	q->purged += (uint64_t)reply_int(r->element[5]);
 	if (a->out) {
 		rc = decode(r->element[1], a->out);
 		if (rc != STORE_OK)
@@ -465,11 +510,13 @@ static enum store_status do_write(struct store_redis *q, struct conn *c,
 	if (a->meta) {
 		a->meta->created_at_ms = reply_int(r->element[2]);
 		a->meta->updated_at_ms = reply_int(r->element[3]);
+		a->meta->expires_at_ms = reply_int(r->element[4]);
 	}
 	rc = STORE_OK;
 out:
 	if (r)
 		freeReplyObject(r);
+	gg_free(tkey);
 	gg_free(hkey);
 	gg_free(blob);
 	return rc;
@@ -477,9 +524,10 @@ out:
 
 static enum store_status rd_write(struct store *s, const char *key,
 				  const struct stats *st, bool merge,
-				  struct stats **out, struct session_meta *meta)
+				  int64_t ttl_ms, struct stats **out,
+				  struct session_meta *meta)
 {
-	struct write_arg a = { key, st, merge, out, meta };
+	struct write_arg a = { key, st, merge, ttl_ms, out, meta };
 
 	if (out)
 		*out = NULL;
@@ -491,17 +539,17 @@ static enum store_status rd_write(struct store *s, const char *key,
 }
 
 static enum store_status rd_put(struct store *s, const char *key,
-				const struct stats *st,
+				const struct stats *st, int64_t ttl_ms,
 				struct session_meta *meta)
 {
-	return rd_write(s, key, st, false, NULL, meta);
+	return rd_write(s, key, st, false, ttl_ms, NULL, meta);
 }
 
 static enum store_status rd_merge(struct store *s, const char *key,
-				  const struct stats *delta, struct stats **out,
-				  struct session_meta *meta)
+				  const struct stats *delta, int64_t ttl_ms,
+				  struct stats **out, struct session_meta *meta)
 {
-	return rd_write(s, key, delta, true, out, meta);
+	return rd_write(s, key, delta, true, ttl_ms, out, meta);
 }
 
 struct get_arg {
@@ -515,8 +563,8 @@ static enum store_status do_get(struct store_redis *q, struct conn *c,
 {
 	struct get_arg *a = arg;
 	enum store_status rc = STORE_NOMEM;
-	const char *argv[5] = { "HMGET", NULL, "s", "c", "u" };
-	size_t len[5] = { 5, 0, 1, 1, 1 };
+	const char *argv[6] = { "HMGET", NULL, "s", "c", "u", "e" };
+	size_t len[6] = { 5, 0, 1, 1, 1, 1 };
 	redisReply *r = NULL;
 	char *hkey;
 
@@ -526,8 +574,8 @@ static enum store_status do_get(struct store_redis *q, struct conn *c,
 		goto out;
 	argv[1] = hkey;
 	rc = STORE_UNAVAILABLE;
-	r = command(c, 5, argv, len);
-	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 3)
+	r = command(c, 6, argv, len);
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 4)
 		goto out;
 	if (r->element[0]->type == REDIS_REPLY_NIL) {
 		rc = STORE_NOT_FOUND;
@@ -537,6 +585,7 @@ static enum store_status do_get(struct store_redis *q, struct conn *c,
 	if (rc == STORE_OK && a->meta) {
 		a->meta->created_at_ms = reply_int(r->element[1]);
 		a->meta->updated_at_ms = reply_int(r->element[2]);
+		a->meta->expires_at_ms = reply_int(r->element[3]);
 	}
 out:
 	if (r)
@@ -558,28 +607,31 @@ static enum store_status do_del(struct store_redis *q, struct conn *c,
 				void *arg)
 {
 	const char *key = arg;
-	const char *args[3];
-	size_t lens[3];
+	const char *args[4];
+	size_t lens[4];
 	enum store_status rc = STORE_NOMEM;
 	redisReply *r = NULL;
-	char *hkey;
+	char *hkey, *tkey;
 
 	(void)q;
 	hkey = session_key(key, &lens[0]);
-	if (!hkey)
+	tkey = tenant_key(key, &lens[2]);
+	if (!hkey || !tkey)
 		goto out;
 	args[0] = hkey;
 	args[1] = index_key;
 	lens[1] = sizeof(index_key) - 1;
-	args[2] = key;
-	lens[2] = strlen(key);
+	args[2] = tkey;
+	args[3] = key;
+	lens[3] = strlen(key);
 	rc = STORE_UNAVAILABLE;
-	r = run_script(c, S_DEL, 2, 3, args, lens);
+	r = run_script(c, S_DEL, 3, 4, args, lens);
 	if (r && r->type == REDIS_REPLY_INTEGER)
 		rc = r->integer > 0 ? STORE_OK : STORE_NOT_FOUND;
 out:
 	if (r)
 		freeReplyObject(r);
+	gg_free(tkey);
 	gg_free(hkey);
 	return rc;
 }
@@ -636,6 +688,15 @@ static enum store_status rd_ping(struct store *s)
 	return with_conn((struct store_redis *)s, true, do_ping, NULL);
 }
 
+static enum store_status rd_stats(struct store *s, struct store_stats *out)
+{
+	struct store_redis *q = (struct store_redis *)s;
+
+	memset(out, 0, sizeof(*out));
+	out->purged = q->purged;
+	return rd_count(s, &out->sessions);
+}
+
 static void rd_close(struct store *s)
 {
 	struct store_redis *q = (struct store_redis *)s;
@@ -646,6 +707,7 @@ static void rd_close(struct store *s)
 		conn_free(&q->conns[i]);
 	pthread_cond_destroy(&q->freed);
 	pthread_mutex_destroy(&q->lock);
+	store_base_destroy(&q->base);
 	gg_free(q);
 }
 
@@ -657,6 +719,7 @@ static const struct store_ops redis_ops = {
 	.del = rd_del,
 	.count = rd_count,
 	.ping = rd_ping,
+	.stats = rd_stats,
 	.close = rd_close,
 };
 
@@ -718,7 +781,7 @@ static int parse_spec(struct store_redis *q, const char *spec, char *err,
 		p += 5;
 		if (parse_num(&p, 0, RD_TTL_MAX, &v))
 			goto bad;
-		q->ttl_ms = v * 1000;
+		q->base.session_ttl_ms = v * 1000;
 	}
 	if (*p != '\0')
 		goto bad;
@@ -745,8 +808,7 @@ int store_redis_open(const char *spec, size_t max_sessions,
 	}
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->freed, NULL);
-	q->base.ops = &redis_ops;
-	q->base.max_sessions = max_sessions;
+	store_base_init(&q->base, &redis_ops, max_sessions);
 	if (parse_spec(q, spec, err, errlen))
 		goto fail;
 	/* a Redis that is down is reported by /readyz; one that refuses us

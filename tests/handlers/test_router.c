@@ -423,7 +423,7 @@ static const struct store_ops fake_ops = {.name = "fake", .ping = fake_ping};
 
 START_TEST(readyz_follows_the_store_ping)
 {
-	struct store st = {&fake_ops, 0};
+	struct store st = {.ops = &fake_ops};
 	struct limits l;
 	struct hctx ctx = {0};
 	struct hres res;

@@ -6,12 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
+#include <sqlite3.h>
 
+#include "core/alloc.h"
 #include "core/stats.h"
 #include "handlers/store.h"
+#include "server/store_impl.h"
 #include "tests/lib/redis.h"
 #include "tests/lib/suite_run.h"
 
@@ -97,7 +101,7 @@ START_TEST(store_puts_gets_and_replaces_sessions)
 
 	ck_assert_int_eq(s->ops->get(s, "/x", &got, NULL), STORE_NOT_FOUND);
 	ck_assert_ptr_null(got);
-	ck_assert_int_eq(s->ops->put(s, "/x", a, &m1), STORE_OK);
+	ck_assert_int_eq(s->ops->put(s, "/x", a, 0, &m1), STORE_OK);
 	ck_assert_int_eq(s->ops->get(s, "/x", &got, &m2), STORE_OK);
 	assert_same(got, a);
 	ck_assert_int_eq(m2.created_at_ms, m1.created_at_ms);
@@ -105,7 +109,7 @@ START_TEST(store_puts_gets_and_replaces_sessions)
 	ck_assert_int_gt(m1.created_at_ms, 1700000000000);
 	stats_free(got);
 	/* a fit with a different feature count replaces the session */
-	ck_assert_int_eq(s->ops->put(s, "/x", b, &m2), STORE_OK);
+	ck_assert_int_eq(s->ops->put(s, "/x", b, 0, &m2), STORE_OK);
 	ck_assert_int_eq(m2.created_at_ms, m1.created_at_ms);
 	ck_assert_int_eq(s->ops->get(s, "/x", &got, NULL), STORE_OK);
 	assert_same(got, b);
@@ -129,20 +133,20 @@ START_TEST(store_merges_like_stats_merge)
 	want = stats_copy(a);
 	ck_assert_int_eq(stats_merge(want, b), STATS_OK);
 	/* merge into an absent key creates it */
-	ck_assert_int_eq(s->ops->merge(s, "t/m", a, &out, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->merge(s, "t/m", a, 0, &out, NULL), STORE_OK);
 	assert_same(out, a);
 	stats_free(out);
-	ck_assert_int_eq(s->ops->merge(s, "t/m", b, &out, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->merge(s, "t/m", b, 0, &out, NULL), STORE_OK);
 	assert_same(out, want);
 	ck_assert_int_eq(s->ops->get(s, "t/m", &got, NULL), STORE_OK);
 	assert_same(got, want);
 	stats_free(got);
 	stats_free(out);
 	/* a different feature count is refused and changes nothing */
-	ck_assert_int_eq(s->ops->merge(s, "t/m", c, &out, NULL),
+	ck_assert_int_eq(s->ops->merge(s, "t/m", c, 0, &out, NULL),
 			 STORE_MISMATCH);
 	ck_assert_ptr_null(out);
-	ck_assert_int_eq(s->ops->merge(s, "t/m", c, NULL, NULL),
+	ck_assert_int_eq(s->ops->merge(s, "t/m", c, 0, NULL, NULL),
 			 STORE_MISMATCH);
 	ck_assert_int_eq(s->ops->get(s, "t/m", &got, NULL), STORE_OK);
 	assert_same(got, want);
@@ -178,11 +182,11 @@ START_TEST(store_refuses_merges_that_overflow)
 	struct session_meta m1, m2;
 	size_t n = 0;
 
-	ck_assert_int_eq(s->ops->put(s, "t/o", a, &m1), STORE_OK);
-	ck_assert_int_eq(s->ops->merge(s, "t/o", b, &out, &m2),
+	ck_assert_int_eq(s->ops->put(s, "t/o", a, 0, &m1), STORE_OK);
+	ck_assert_int_eq(s->ops->merge(s, "t/o", b, 0, &out, &m2),
 			 STORE_OVERFLOW);
 	ck_assert_ptr_null(out);
-	ck_assert_int_eq(s->ops->merge(s, "t/o", b, NULL, NULL),
+	ck_assert_int_eq(s->ops->merge(s, "t/o", b, 0, NULL, NULL),
 			 STORE_OVERFLOW);
 	ck_assert_int_eq(s->ops->get(s, "t/o", &got, &m2), STORE_OK);
 	assert_same(got, a);
@@ -191,11 +195,11 @@ START_TEST(store_refuses_merges_that_overflow)
 	stats_free(got);
 	/* non-finite statistics are never stored, new session or not */
 	inf->m2[1] = INFINITY;
-	ck_assert_int_eq(s->ops->put(s, "t/o", inf, NULL), STORE_OVERFLOW);
-	ck_assert_int_eq(s->ops->merge(s, "t/o", inf, NULL, NULL),
+	ck_assert_int_eq(s->ops->put(s, "t/o", inf, 0, NULL), STORE_OVERFLOW);
+	ck_assert_int_eq(s->ops->merge(s, "t/o", inf, 0, NULL, NULL),
 			 STORE_OVERFLOW);
-	ck_assert_int_eq(s->ops->put(s, "t/new", inf, NULL), STORE_OVERFLOW);
-	ck_assert_int_eq(s->ops->merge(s, "t/new", inf, &out, NULL),
+	ck_assert_int_eq(s->ops->put(s, "t/new", inf, 0, NULL), STORE_OVERFLOW);
+	ck_assert_int_eq(s->ops->merge(s, "t/new", inf, 0, &out, NULL),
 			 STORE_OVERFLOW);
 	ck_assert_ptr_null(out);
 	ck_assert_int_eq(s->ops->get(s, "t/new", &got, NULL), STORE_NOT_FOUND);
@@ -208,8 +212,8 @@ START_TEST(store_refuses_merges_that_overflow)
 	 * rounds as stats_merge does */
 	want = stats_copy(c);
 	ck_assert_int_eq(stats_merge(want, d), STATS_OK);
-	ck_assert_int_eq(s->ops->put(s, "t/o", c, NULL), STORE_OK);
-	ck_assert_int_eq(s->ops->merge(s, "t/o", d, &out, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->put(s, "t/o", c, 0, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->merge(s, "t/o", d, 0, &out, NULL), STORE_OK);
 	assert_same(out, want);
 	ck_assert_int_eq(s->ops->get(s, "t/o", &got, NULL), STORE_OK);
 	assert_same(got, want);
@@ -234,8 +238,8 @@ START_TEST(store_deletes_sessions)
 	size_t n;
 
 	ck_assert_int_eq(s->ops->del(s, "/gone"), STORE_NOT_FOUND);
-	ck_assert_int_eq(s->ops->put(s, "/gone", a, NULL), STORE_OK);
-	ck_assert_int_eq(s->ops->put(s, "/kept", a, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->put(s, "/gone", a, 0, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->put(s, "/kept", a, 0, NULL), STORE_OK);
 	ck_assert_int_eq(s->ops->del(s, "/gone"), STORE_OK);
 	ck_assert_int_eq(s->ops->get(s, "/gone", &got, NULL), STORE_NOT_FOUND);
 	ck_assert_int_eq(s->ops->del(s, "/gone"), STORE_NOT_FOUND);
@@ -253,18 +257,236 @@ START_TEST(store_refuses_new_keys_past_max_sessions)
 	struct stats *a = make_stats(2, 0);
 	size_t n;
 
-	ck_assert_int_eq(s->ops->put(s, "/a", a, NULL), STORE_OK);
-	ck_assert_int_eq(s->ops->merge(s, "/b", a, NULL, NULL), STORE_OK);
-	ck_assert_int_eq(s->ops->put(s, "/c", a, NULL), STORE_OK);
-	ck_assert_int_eq(s->ops->put(s, "/d", a, NULL), STORE_FULL);
-	ck_assert_int_eq(s->ops->merge(s, "/d", a, NULL, NULL), STORE_FULL);
+	ck_assert_int_eq(s->ops->put(s, "/a", a, 0, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->merge(s, "/b", a, 0, NULL, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->put(s, "/c", a, 0, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->put(s, "/d", a, 0, NULL), STORE_FULL);
+	ck_assert_int_eq(s->ops->merge(s, "/d", a, 0, NULL, NULL), STORE_FULL);
 	/* existing keys still update */
-	ck_assert_int_eq(s->ops->put(s, "/a", a, NULL), STORE_OK);
-	ck_assert_int_eq(s->ops->merge(s, "/b", a, NULL, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->put(s, "/a", a, 0, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->merge(s, "/b", a, 0, NULL, NULL), STORE_OK);
 	ck_assert_int_eq(s->ops->count(s, &n), STORE_OK);
 	ck_assert_uint_eq(n, 3);
 	ck_assert_int_eq(s->ops->del(s, "/c"), STORE_OK);
-	ck_assert_int_eq(s->ops->put(s, "/d", a, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->put(s, "/d", a, 0, NULL), STORE_OK);
+	stats_free(a);
+	close_backend(s, _i);
+}
+END_TEST
+
+/* Wall-clock Unix ms, the clock the stores stamp sessions with. */
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleeps until the wall clock is past t (ms). */
+static void sleep_past(int64_t t)
+{
+	struct timespec nap = { 0, 10 * 1000 * 1000 };
+
+	while (wall_ms() <= t)
+		nanosleep(&nap, NULL);
+}
+
+START_TEST(store_sessions_expire_after_their_lifetime)
+{
+	char url[128];
+	struct store *s = open_backend(_i, 0, url, sizeof(url));
+	struct stats *a = make_stats(2, 1.0), *got = NULL;
+	struct session_meta m1, m2;
+	int64_t t0 = wall_ms();
+	size_t n;
+
+	ck_assert_int_eq(s->ops->put(s, "t/short", a, 300, &m1), STORE_OK);
+	ck_assert_int_eq(s->ops->put(s, "t/forever", a, 0, &m2), STORE_OK);
+	ck_assert_int_eq(m2.expires_at_ms, 0);
+	/* counted from the write: updated_at + ttl */
+	ck_assert_int_eq(m1.expires_at_ms, m1.updated_at_ms + 300);
+	ck_assert_int_ge(m1.updated_at_ms, t0 - 1000);
+	/* a read reports the lifetime and does not extend it */
+	ck_assert_int_eq(s->ops->get(s, "t/short", &got, &m2), STORE_OK);
+	ck_assert_int_eq(m2.expires_at_ms, m1.expires_at_ms);
+	stats_free(got);
+	ck_assert_int_eq(s->ops->count(s, &n), STORE_OK);
+	ck_assert_uint_eq(n, 2);
+	sleep_past(m1.expires_at_ms + 20);
+	ck_assert_int_eq(s->ops->get(s, "t/short", &got, NULL),
+			 STORE_NOT_FOUND);
+	ck_assert_ptr_null(got);
+	ck_assert_int_eq(s->ops->del(s, "t/short"), STORE_NOT_FOUND);
+	ck_assert_int_eq(s->ops->count(s, &n), STORE_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(s->ops->get(s, "t/forever", &got, NULL), STORE_OK);
+	stats_free(got);
+	/* written again, it is a new session */
+	ck_assert_int_eq(s->ops->merge(s, "t/short", a, 0, NULL, &m2),
+			 STORE_OK);
+	ck_assert_int_gt(m2.created_at_ms, m1.created_at_ms);
+	ck_assert_int_eq(m2.expires_at_ms, 0);
+	ck_assert_int_eq(s->ops->get(s, "t/short", &got, NULL), STORE_OK);
+	assert_same(got, a);
+	stats_free(got);
+	stats_free(a);
+	close_backend(s, _i);
+}
+END_TEST
+
+START_TEST(store_writes_extend_a_lifetime)
+{
+	char url[128];
+	struct store *s = open_backend(_i, 0, url, sizeof(url));
+	struct stats *a = make_stats(2, 1.0), *got = NULL;
+	struct session_meta m1, m2;
+
+	ck_assert_int_eq(s->ops->put(s, "t/x", a, 400, &m1), STORE_OK);
+	sleep_past(m1.updated_at_ms + 250);
+	ck_assert_int_eq(s->ops->merge(s, "t/x", a, 400, NULL, &m2), STORE_OK);
+	ck_assert_int_ge(m2.expires_at_ms, m1.expires_at_ms + 250);
+	sleep_past(m1.expires_at_ms + 20);
+	/* past the first lifetime, within the second */
+	if (wall_ms() < m2.expires_at_ms - 20) {
+		ck_assert_int_eq(s->ops->get(s, "t/x", &got, NULL), STORE_OK);
+		stats_free(got);
+	}
+	sleep_past(m2.expires_at_ms + 20);
+	ck_assert_int_eq(s->ops->get(s, "t/x", &got, NULL), STORE_NOT_FOUND);
+	stats_free(a);
+	close_backend(s, _i);
+}
+END_TEST
+
+START_TEST(store_limits_sessions_per_tenant)
+{
+	char url[128], key[32];
+	struct store *s = open_backend(_i, 5, url, sizeof(url));
+	struct stats *a = make_stats(2, 0);
+	struct session_meta m;
+	size_t n;
+
+	for (int k = 0; k < 5; k++) {
+		snprintf(key, sizeof(key), "alice/s%d", k);
+		ck_assert_int_eq(s->ops->put(s, key, a, k == 0 ? 300 : 0, &m),
+				 STORE_OK);
+	}
+	ck_assert_int_eq(s->ops->put(s, "alice/s5", a, 0, NULL), STORE_FULL);
+	ck_assert_int_eq(s->ops->merge(s, "alice/s5", a, 0, NULL, NULL),
+			 STORE_FULL);
+	/* another tenant is not affected by alice's sessions */
+	for (int k = 0; k < 5; k++) {
+		snprintf(key, sizeof(key), "bob/s%d", k);
+		ck_assert_int_eq(s->ops->merge(s, key, a, 0, NULL, NULL),
+				 STORE_OK);
+	}
+	ck_assert_int_eq(s->ops->put(s, "bob/s5", a, 0, NULL), STORE_FULL);
+	ck_assert_int_eq(s->ops->count(s, &n), STORE_OK);
+	ck_assert_uint_eq(n, 10);
+	/* an expired session no longer counts */
+	sleep_past(m.created_at_ms + 320);
+	ck_assert_int_eq(s->ops->put(s, "alice/s5", a, 0, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->put(s, "alice/s6", a, 0, NULL), STORE_FULL);
+	/* nor does a deleted one */
+	ck_assert_int_eq(s->ops->del(s, "bob/s1"), STORE_OK);
+	ck_assert_int_eq(s->ops->put(s, "bob/s5", a, 0, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->count(s, &n), STORE_OK);
+	ck_assert_uint_eq(n, 10);
+	stats_free(a);
+	close_backend(s, _i);
+}
+END_TEST
+
+/* 8 threads race, each to create its own session in a tenant holding 4
+ * under a limit of 5: exactly one wins. */
+enum { RACERS = 8 };
+
+struct racer {
+	struct store *s;
+	const struct stats *st;
+	char key[32];
+	enum store_status rc;
+	pthread_barrier_t *go;
+};
+
+static void *racer_main(void *arg)
+{
+	struct racer *r = arg;
+
+	pthread_barrier_wait(r->go);
+	r->rc = r->s->ops->merge(r->s, r->key, r->st, 0, NULL, NULL);
+	return NULL;
+}
+
+START_TEST(store_limit_holds_when_threads_race)
+{
+	char url[128], key[32];
+	struct store *s = open_backend(_i, 5, url, sizeof(url));
+	struct stats *a = make_stats(2, 0);
+	struct racer r[RACERS];
+	pthread_t t[RACERS];
+	pthread_barrier_t go;
+	int ok = 0, full = 0;
+	size_t n;
+
+	for (int k = 0; k < 4; k++) {
+		snprintf(key, sizeof(key), "t1/s%d", k);
+		ck_assert_int_eq(s->ops->put(s, key, a, 0, NULL), STORE_OK);
+	}
+	ck_assert_int_eq(s->ops->put(s, "t2/other", a, 0, NULL), STORE_OK);
+	ck_assert_int_eq(pthread_barrier_init(&go, NULL, RACERS), 0);
+	for (int k = 0; k < RACERS; k++) {
+		r[k].s = s;
+		r[k].st = a;
+		r[k].go = &go;
+		snprintf(r[k].key, sizeof(r[k].key), "t1/race%d", k);
+		ck_assert_int_eq(pthread_create(&t[k], NULL, racer_main, &r[k]),
+				 0);
+	}
+	for (int k = 0; k < RACERS; k++) {
+		pthread_join(t[k], NULL);
+		ok += r[k].rc == STORE_OK;
+		full += r[k].rc == STORE_FULL;
+	}
+	pthread_barrier_destroy(&go);
+	ck_assert_int_eq(ok, 1);
+	ck_assert_int_eq(full, RACERS - 1);
+	ck_assert_int_eq(s->ops->count(s, &n), STORE_OK);
+	ck_assert_uint_eq(n, 6);
+	stats_free(a);
+	close_backend(s, _i);
+}
+END_TEST
+
+START_TEST(store_reports_sessions_per_tenant)
+{
+	char url[128], key[32];
+	struct store *s = open_backend(_i, 0, url, sizeof(url));
+	struct stats *a = make_stats(1, 0);
+	struct store_stats st;
+
+	for (int k = 0; k < 14; k++) {
+		snprintf(key, sizeof(key), "%s/s%d", k < 2 ? "small" : "big", k);
+		ck_assert_int_eq(s->ops->put(s, key, a, 0, NULL), STORE_OK);
+	}
+	ck_assert(s->ops->stats != NULL);
+	ck_assert_int_eq(s->ops->stats(s, &st), STORE_OK);
+	ck_assert_uint_eq(st.sessions, 14);
+	if (st.has_tenants) {
+		ck_assert_uint_eq(st.tenants, 2);
+		ck_assert_uint_eq(st.tenant_hist[1], 1);  /* 2 in (1, 10] */
+		ck_assert_uint_eq(st.tenant_hist[2], 1);  /* 12 in (10, 100] */
+	}
+	if (st.has_batches) {
+		uint64_t batches = 0;
+
+		for (int b = 0; b < STORE_BATCH_BUCKETS; b++)
+			batches += st.batch_hist[b];
+		ck_assert_uint_eq(st.batch_writes, 14);
+		ck_assert_uint_ge(batches, 1);
+		ck_assert_uint_le(batches, 14);
+	}
 	stats_free(a);
 	close_backend(s, _i);
 }
@@ -288,7 +510,7 @@ static void *merge_worker(void *arg)
 
 		if (!d || stats_add(d, w->x + (size_t)b * ROWS * FEAT, ROWS,
 				    FEAT) != STATS_OK ||
-		    w->s->ops->merge(w->s, "tenant/shared", d, NULL, NULL) !=
+		    w->s->ops->merge(w->s, "tenant/shared", d, 0, NULL, NULL) !=
 			    STORE_OK)
 			w->failures++;
 		stats_free(d);
@@ -348,7 +570,7 @@ START_TEST(sqlite_store_keeps_sessions_across_reopen)
 	struct stats *a = make_stats(4, 1e9), *got = NULL;
 	struct session_meta m1, m2;
 
-	ck_assert_int_eq(s->ops->put(s, "/durable", a, &m1), STORE_OK);
+	ck_assert_int_eq(s->ops->put(s, "/durable", a, 0, &m1), STORE_OK);
 	store_close(s);
 	s = NULL;
 	ck_assert_int_eq(store_open(url, 0, &s, err, sizeof(err)), 0);
@@ -357,6 +579,63 @@ START_TEST(sqlite_store_keeps_sessions_across_reopen)
 	ck_assert_int_eq(m2.created_at_ms, m1.created_at_ms);
 	ck_assert_int_eq(m2.updated_at_ms, m1.updated_at_ms);
 	stats_free(got);
+	stats_free(a);
+	close_backend(s, 1);
+}
+END_TEST
+
+/* A database written by the first version (no lifetimes, no counts)
+ * opens with its sessions, counted per tenant for the limit. */
+START_TEST(sqlite_store_upgrades_a_version_1_database)
+{
+	char url[128], path[128], wal[160], err[256];
+	struct store *s = open_backend(1, 0, url, sizeof(url));
+	struct stats *a = make_stats(2, 7.0), *got = NULL;
+	struct session_meta m;
+	unsigned char *blob;
+	sqlite3_stmt *ins;
+	sqlite3 *db;
+	size_t len, n;
+
+	store_close(s);
+	snprintf(path, sizeof(path), "%s", url + 7);
+	ck_assert_int_eq(unlink(path), 0);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	unlink(wal);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+		"CREATE TABLE sessions (key TEXT PRIMARY KEY,"
+		" n_features INTEGER NOT NULL, stats BLOB NOT NULL,"
+		" created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)"
+		" WITHOUT ROWID;", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "INSERT INTO sessions VALUES "
+		"(?1, 2, ?2, 1000, 2000)", -1, &ins, NULL), SQLITE_OK);
+	blob = store_encode_stats(a, &len);
+	ck_assert_ptr_nonnull(blob);
+	for (int k = 0; k < 3; k++) {
+		const char *keys[] = { "alice/a", "alice/b", "/c" };
+
+		sqlite3_bind_text(ins, 1, keys[k], -1, SQLITE_STATIC);
+		sqlite3_bind_blob(ins, 2, blob, (int)len, SQLITE_STATIC);
+		ck_assert_int_eq(sqlite3_step(ins), SQLITE_DONE);
+		sqlite3_reset(ins);
+	}
+	sqlite3_finalize(ins);
+	ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+	gg_free(blob);
+
+	ck_assert_msg(store_open(url, 2, &s, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(s->ops->get(s, "alice/b", &got, &m), STORE_OK);
+	assert_same(got, a);
+	ck_assert_int_eq(m.created_at_ms, 1000);
+	ck_assert_int_eq(m.expires_at_ms, 0);
+	stats_free(got);
+	ck_assert_int_eq(s->ops->count(s, &n), STORE_OK);
+	ck_assert_uint_eq(n, 3);
+	/* alice holds 2 of 2; the tenant "" 1 of 2 */
+	ck_assert_int_eq(s->ops->put(s, "alice/new", a, 0, NULL), STORE_FULL);
+	ck_assert_int_eq(s->ops->put(s, "/new", a, 0, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->put(s, "/newer", a, 0, NULL), STORE_FULL);
 	stats_free(a);
 	close_backend(s, 1);
 }
@@ -384,15 +663,15 @@ START_TEST(redis_store_reports_unavailable_and_recovers)
 	struct stats *a = make_stats(2, 3.0), *got = NULL;
 	size_t n;
 
-	ck_assert_int_eq(s->ops->put(s, "t/a", a, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->put(s, "t/a", a, 0, NULL), STORE_OK);
 	ck_assert_int_eq(gg_redis_stop(&redis), 0);
 	ck_assert_int_eq(s->ops->ping(s), STORE_UNAVAILABLE);
 	ck_assert_int_eq(s->ops->get(s, "t/a", &got, NULL), STORE_UNAVAILABLE);
 	ck_assert_ptr_null(got);
-	ck_assert_int_eq(s->ops->merge(s, "t/a", a, &got, NULL),
+	ck_assert_int_eq(s->ops->merge(s, "t/a", a, 0, &got, NULL),
 			 STORE_UNAVAILABLE);
 	ck_assert_ptr_null(got);
-	ck_assert_int_eq(s->ops->put(s, "t/a", a, NULL), STORE_UNAVAILABLE);
+	ck_assert_int_eq(s->ops->put(s, "t/a", a, 0, NULL), STORE_UNAVAILABLE);
 	ck_assert_int_eq(s->ops->del(s, "t/a"), STORE_UNAVAILABLE);
 	ck_assert_int_eq(s->ops->count(s, &n), STORE_UNAVAILABLE);
 	/* the same port again: the store reconnects by itself (the data is
@@ -400,7 +679,7 @@ START_TEST(redis_store_reports_unavailable_and_recovers)
 	ck_assert_int_eq(gg_redis_start(&redis, redis.port), 0);
 	ck_assert_int_eq(s->ops->ping(s), STORE_OK);
 	ck_assert_int_eq(s->ops->get(s, "t/a", &got, NULL), STORE_NOT_FOUND);
-	ck_assert_int_eq(s->ops->merge(s, "t/a", a, NULL, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->merge(s, "t/a", a, 0, NULL, NULL), STORE_OK);
 	ck_assert_int_eq(s->ops->get(s, "t/a", &got, NULL), STORE_OK);
 	assert_same(got, a);
 	stats_free(got);
@@ -417,16 +696,16 @@ START_TEST(redis_store_survives_a_restart_between_requests)
 
 	/* the pooled connection is now stale, and no request saw it fail:
 	 * even a merge (never retried) notices and reconnects first */
-	ck_assert_int_eq(s->ops->put(s, "/a", a, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->put(s, "/a", a, 0, NULL), STORE_OK);
 	ck_assert_int_eq(gg_redis_stop(&redis), 0);
 	ck_assert_int_eq(gg_redis_start(&redis, redis.port), 0);
-	ck_assert_int_eq(s->ops->merge(s, "/a", a, NULL, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->merge(s, "/a", a, 0, NULL, NULL), STORE_OK);
 	ck_assert_int_eq(s->ops->get(s, "/a", &got, NULL), STORE_OK);
 	assert_same(got, a);
 	stats_free(got);
 	/* Redis forgot the scripts (SCRIPT FLUSH): EVALSHA falls back to EVAL */
 	freeReplyObject(redis_cmd("SCRIPT FLUSH %s", "SYNC"));
-	ck_assert_int_eq(s->ops->merge(s, "/a", a, &got, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->merge(s, "/a", a, 0, &got, NULL), STORE_OK);
 	ck_assert_uint_eq(got->count[0], 2 * a->count[0]);
 	stats_free(got);
 	stats_free(a);
@@ -478,19 +757,19 @@ START_TEST(redis_stores_share_sessions_and_the_limit)
 
 	ck_assert_int_eq(store_open(url, 2, &t, err, sizeof(err)), 0);
 	ck_assert_int_eq(stats_merge(want, b), STATS_OK);
-	ck_assert_int_eq(s->ops->merge(s, "t/x", a, NULL, &m1), STORE_OK);
-	ck_assert_int_eq(t->ops->merge(t, "t/x", b, NULL, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->merge(s, "t/x", a, 0, NULL, &m1), STORE_OK);
+	ck_assert_int_eq(t->ops->merge(t, "t/x", b, 0, NULL, NULL), STORE_OK);
 	ck_assert_int_eq(s->ops->get(s, "t/x", &got, &m2), STORE_OK);
 	assert_same(got, want);
 	ck_assert_int_eq(m2.created_at_ms, m1.created_at_ms);
 	stats_free(got);
-	ck_assert_int_eq(t->ops->put(t, "t/y", a, NULL), STORE_OK);
-	ck_assert_int_eq(s->ops->put(s, "t/z", a, NULL), STORE_FULL);
+	ck_assert_int_eq(t->ops->put(t, "t/y", a, 0, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->put(s, "t/z", a, 0, NULL), STORE_FULL);
 	ck_assert_int_eq(t->ops->count(t, &n), STORE_OK);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_int_eq(s->ops->del(s, "t/y"), STORE_OK);
 	ck_assert_int_eq(t->ops->get(t, "t/y", &got, NULL), STORE_NOT_FOUND);
-	ck_assert_int_eq(t->ops->put(t, "t/z", a, NULL), STORE_OK);
+	ck_assert_int_eq(t->ops->put(t, "t/z", a, 0, NULL), STORE_OK);
 	store_close(t);
 	stats_free(a);
 	stats_free(b);
@@ -507,7 +786,7 @@ START_TEST(redis_store_keeps_the_documented_layout)
 	redisReply *r;
 	double d;
 
-	ck_assert_int_eq(s->ops->put(s, "ten/s1", a, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->put(s, "ten/s1", a, 0, NULL), STORE_OK);
 	r = redis_cmd("HGET %s s", "gradguard:session:ten/s1");
 	ck_assert_int_eq(r->type, REDIS_REPLY_STRING);
 	ck_assert_uint_eq(r->len, 2 * 32);
@@ -542,23 +821,28 @@ START_TEST(redis_store_expires_sessions_after_ttl)
 	base = open_backend(REDIS, 2, url, sizeof(url));
 	snprintf(url + strlen(url), sizeof(url) - strlen(url), "?ttl=3600");
 	ck_assert_msg(store_open(url, 2, &s, err, sizeof(err)) == 0, "%s", err);
-	ck_assert_int_eq(s->ops->put(s, "/a", a, NULL), STORE_OK);
-	ck_assert_int_eq(s->ops->merge(s, "/b", a, NULL, NULL), STORE_OK);
+	ck_assert_int_eq(s->session_ttl_ms, 3600000);
+	ck_assert_int_eq(s->ops->put(s, "/a", a, s->session_ttl_ms, NULL),
+			 STORE_OK);
+	ck_assert_int_eq(s->ops->merge(s, "/b", a, s->session_ttl_ms, NULL,
+				       NULL), STORE_OK);
 	r = redis_cmd("PTTL %s", "gradguard:session:/b");
 	ck_assert_int_gt(r->integer, 3590000);
 	ck_assert_int_le(r->integer, 3600000);
 	freeReplyObject(r);
-	ck_assert_int_eq(s->ops->put(s, "/c", a, NULL), STORE_FULL);
+	ck_assert_int_eq(s->ops->put(s, "/c", a, 0, NULL), STORE_FULL);
 	/* expire /a now, as Redis would after the TTL: it stops counting and
 	 * frees its place under the limit */
 	r = redis_cmd("PEXPIREAT %s 1", "gradguard:session:/a");
 	freeReplyObject(r);
 	r = redis_cmd("ZADD gradguard:sessions 1 %s", "/a");
 	freeReplyObject(r);
+	r = redis_cmd("ZADD gradguard:tenant: 1 %s", "/a");
+	freeReplyObject(r);
 	ck_assert_int_eq(s->ops->count(s, &n), STORE_OK);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_int_eq(s->ops->get(s, "/a", &got, NULL), STORE_NOT_FOUND);
-	ck_assert_int_eq(s->ops->put(s, "/c", a, NULL), STORE_OK);
+	ck_assert_int_eq(s->ops->put(s, "/c", a, 0, NULL), STORE_OK);
 	store_close(s);
 	stats_free(a);
 	close_backend(base, REDIS);
@@ -612,7 +896,17 @@ static Suite *store_suite(void)
 	tcase_add_loop_test(core, store_deletes_sessions, 0, BACKENDS);
 	tcase_add_loop_test(core, store_refuses_new_keys_past_max_sessions, 0,
 			    BACKENDS);
+	tcase_add_loop_test(core, store_sessions_expire_after_their_lifetime,
+			    0, BACKENDS);
+	tcase_add_loop_test(core, store_writes_extend_a_lifetime, 0, BACKENDS);
+	tcase_add_loop_test(core, store_limits_sessions_per_tenant, 0,
+			    BACKENDS);
+	tcase_add_loop_test(core, store_reports_sessions_per_tenant, 0,
+			    BACKENDS);
+	tcase_add_loop_test(conc, store_limit_holds_when_threads_race, 0,
+			    BACKENDS);
 	tcase_add_test(core, sqlite_store_keeps_sessions_across_reopen);
+	tcase_add_test(core, sqlite_store_upgrades_a_version_1_database);
 	tcase_add_test(core, redis_store_reports_unavailable_and_recovers);
 	tcase_add_test(core, redis_store_survives_a_restart_between_requests);
 	tcase_add_test(core, redis_store_opens_while_redis_is_down);

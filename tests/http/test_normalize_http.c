@@ -91,7 +91,12 @@ START_TEST(http_every_op_answers)
 	cJSON_Delete(j);
 	j = post(&s, "{\"op\":\"fit_transform\",\"data\":[[1],[3]]}", 200);
 	ck_assert_double_eq(at(cJSON_GetArrayItem(get(j, "data"), 1), 0), 1);
+	/* stateless: nothing stored */
+	ck_assert(cJSON_IsNull(get(j, "session")));
+	cJSON_Delete(j);
+	j = post(&s, "{\"op\":\"fit\",\"data\":[[1],[3]]}", 200);
 	ck_assert_uint_eq(strlen(get(j, "session")->valuestring), 22);
+	ck_assert(cJSON_IsString(get(j, "expires_at")));
 	cJSON_Delete(j);
 	/* errors keep their problem types */
 	j = post(&s, "{\"op\":\"transform\",\"session\":\"nope\",\"data\":[[1]]}",

@@ -173,20 +173,89 @@ static double wide_seen(const struct gg_server *s)
 	return v;
 }
 
-/* Whether the daemon's log has an "error" line containing what. */
-static bool log_has(const struct gg_server *s, const char *what)
+/* Lines of the daemon's log containing level and what. */
+static int log_count(const struct gg_server *s, const char *level,
+		     const char *what)
 {
 	char line[1024];
-	bool found = false;
+	int n = 0;
 	FILE *f = fopen(s->log_path, "r");
 
 	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		found = strstr(line, "error") && strstr(line, what);
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, level) && strstr(line, what);
 	fclose(f);
-	return found;
+	return n;
 }
+
+/* Whether the daemon's log has an "error" line containing what. */
+static bool log_has(const struct gg_server *s, const char *what)
+{
+	return log_count(s, "error", what) > 0;
+}
+
+static long readyz(const struct gg_server *s)
+{
+	struct gg_response r;
+	long st;
+
+	gg_request(s, "GET", "/readyz", NULL, NULL, 0, NULL, &r);
+	st = r.status;
+	gg_response_free(&r);
+	return st;
+}
+
+/* The database's directory deleted under a running daemon: writes would
+ * go to unlinked files and be lost at restart, so they answer 503 (an
+ * acknowledged write is durable); /readyz says not ready; the cause is
+ * logged once. Reads of what the daemon still has open may go on. */
+START_TEST(a_deleted_database_fails_writes_and_readiness)
+{
+	const char *args[] = {"--store", store_arg, NULL};
+	struct gg_server s;
+	struct gg_response r;
+	char cmd[640];
+
+	make_tmpdir();
+	ck_assert_int_eq(gg_server_start(&s, args), 0);
+	ck_assert_int_eq(gg_post_json(&s, "/normalize", fit, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	gg_response_free(&r);
+	ck_assert_int_eq(readyz(&s), 200);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	ck_assert_int_eq(system(cmd), 0);
+	for (int i = 0; i < 5; i++) {
+		ck_assert_int_eq(gg_post_json(&s, "/normalize", more, &r), 0);
+		ck_assert_msg(r.status == 503, "write %d: %ld %s", i, r.status,
+			      r.body);
+		gg_response_free(&r);
+	}
+	gg_request(&s, "DELETE", "/sessions/s", NULL, NULL, 0, NULL, &r);
+	ck_assert_int_eq(r.status, 503);
+	gg_response_free(&r);
+	ck_assert_int_eq(readyz(&s), 503);
+	ck_assert_int_eq(readyz(&s), 503);
+	ck_assert_int_eq(log_count(&s, "error", "the database file is gone"), 1);
+	ck_assert_int_eq(gg_server_stop(&s), 0);
+	/* the same file replaced by another one is noticed as well */
+	make_tmpdir();
+	ck_assert_int_eq(gg_server_start(&s, args), 0);
+	ck_assert_int_eq(gg_post_json(&s, "/normalize", fit, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	gg_response_free(&r);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s.new' && mv '%s.new' '%s'",
+		 db_path, db_path, db_path, db_path);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(gg_post_json(&s, "/normalize", more, &r), 0);
+	ck_assert_msg(r.status == 503, "replaced: %ld %s", r.status, r.body);
+	gg_response_free(&r);
+	ck_assert_int_eq(readyz(&s), 503);
+	ck_assert_int_eq(log_count(&s, "error", "the database file was replaced"), 1);
+	ck_assert_int_eq(gg_server_stop(&s), 0);
+	remove_tmpdir();
+}
+END_TEST
 
 /* A full disk, simulated root-proof: the test lowers the running daemon's
  * RLIMIT_FSIZE with prlimit(2), so that growing the database or its WAL
@@ -237,6 +306,11 @@ START_TEST(full_disk_answers_503_keeps_the_session_and_recovers)
 	ck_assert(wide_seen(&s) == 2);  /* unchanged and readable */
 	ck_assert_msg(log_has(&s, "/problems/store-unavailable"),
 		      "no error line with context in %s", s.log_path);
+	/* a store that cannot write is not ready */
+	ck_assert_int_eq(readyz(&s), 503);
+	/* the cause is logged (SQLite's message), once, not per request */
+	ck_assert_int_ge(log_count(&s, "error", "store sqlite: "), 1);
+	ck_assert_int_le(log_count(&s, "error", "store sqlite: "), 2);
 	ck_assert_int_eq(gg_request(&s, "GET", "/healthz", NULL, NULL, 0, NULL,
 				    &r), 0);
 	ck_assert_int_eq(r.status, 200);
@@ -249,6 +323,9 @@ START_TEST(full_disk_answers_503_keeps_the_session_and_recovers)
 	ck_assert_msg(r.status == 200, "recovered: %ld %s", r.status, r.body);
 	gg_response_free(&r);
 	ck_assert(wide_seen(&s) == 3);
+	ck_assert_int_eq(readyz(&s), 200);
+	ck_assert_msg(log_count(&s, "info", "working again") == 1,
+		      "no recovery line in %s", s.log_path);
 	ck_assert_int_eq(gg_server_stop(&s), 0);
 	/* and the file reopens as a sound database with the session */
 	ck_assert_int_eq(gg_server_start(&s, args), 0);
@@ -292,6 +369,7 @@ static Suite *store_faults_suite(void)
 		       full_disk_answers_503_keeps_the_session_and_recovers);
 	tcase_add_test(lock,
 		       a_file_that_is_not_a_database_stops_the_daemon_at_start);
+	tcase_add_test(lock, a_deleted_database_fails_writes_and_readiness);
 	suite_add_tcase(s, lock);
 	return s;
 }
