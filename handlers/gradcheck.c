@@ -10,18 +10,31 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The steps of an "auto" check: steps is caller storage of n_params + nb
+ * doubles, run then points into it. Does nothing for a fixed epsilon. */
+static void auto_steps(const struct opts *o, const double *theta, size_t np,
+		       const struct gc_block *blocks, size_t nb, double *steps,
+		       struct gc_run *run)
+{
+	if (!o->eps_auto)
+		return;
+	gradcheck_auto_eps(theta, np, blocks, nb, steps, steps + np);
+	run->coord_eps = steps;
+	run->block_eps = steps + np;
+}
+
 /* Runs the check in o's mode over n items: directions (item t is a random
  * unit direction within block t mod nb) or coordinates (all, or a seeded
- * sample), filling numeric values, kinks, each item's block and position,
- * and the analytic values from grad. names is appended to the directions
- * warning (e.g. " (W1, b1, ...)"). */
+ * sample), filling numeric values, kinks, each item's block, position and
+ * step, and the analytic values from grad. names is appended to the
+ * directions warning (e.g. " (W1, b1, ...)"). */
 static enum gc_status run_check(const struct opts *o,
 				const struct gc_source *src, struct gc_run *run,
 				const struct gc_block *blocks, size_t nb,
 				const double *grad, size_t n, size_t *coords,
 				double *ana, double *num, bool *kink,
-				size_t *bidx, size_t *pos, struct warnings *wn,
-				const char *names)
+				size_t *bidx, size_t *pos, double *eps,
+				struct warnings *wn, const char *names)
 {
 	enum gc_status st;
 
@@ -31,9 +44,10 @@ static enum gc_status run_check(const struct opts *o,
 		for (size_t t = 0; t < n; t++) {
 			bidx[t] = t % nb;
 			pos[t] = t;
+			eps[t] = run->block_eps ? run->block_eps[t % nb] : run->epsilon;
 		}
 		gch_warn(wn, "directions mode: direction t is a random unit vector within block t mod %zu%s; "
-		     "block errors compare that block's directional derivatives and indices are "
+		     "block errors compare that block's directional derivatives; worst items and worst_index give "
 		     "direction numbers", nb, names);
 		return st;
 	}
@@ -47,8 +61,10 @@ static enum gc_status run_check(const struct opts *o,
 	}
 	st = gradcheck_coords(src, run, coords, n, num, kink);
 	gradcheck_locate(blocks, nb, coords, n, bidx, pos);
-	for (size_t t = 0; t < n; t++)
+	for (size_t t = 0; t < n; t++) {
 		ana[t] = grad[coords[t]];
+		eps[t] = run->coord_eps ? run->coord_eps[coords[t]] : run->epsilon;
+	}
 	return st;
 }
 
@@ -85,7 +101,7 @@ static void handle_model(struct hctx *ctx, const cJSON *body, struct hres *res,
 	struct gc_run run;
 	unsigned char *blk = NULL;
 	size_t n = 0, np, *coords, *bidx, *pos, *worst;
-	double *own, *reg, *ana, *num, dn = 0, rn = 0;
+	double *own, *reg, *steps, *ana, *num, *eps, dn = 0, rn = 0;
 	bool *kink, given_grad;
 	const cJSON *gnode = NULL;
 	struct gc_block_report *brep;
@@ -126,7 +142,8 @@ static void handle_model(struct hctx *ctx, const cJSON *body, struct hres *res,
 	/* one block for the per-request arrays */
 	{
 		size_t top = o.top < n ? o.top : n;
-		size_t sz = (2 * np + 2 * n) * sizeof(double) + (3 * n + top) * sizeof(size_t) +
+		size_t sz = (3 * np + md.nb + 3 * n) * sizeof(double) +
+			    (3 * n + top) * sizeof(size_t) +
 			    md.nb * sizeof(struct gc_block_report) + n * sizeof(bool);
 
 		blk = gg_malloc(sz);
@@ -136,9 +153,11 @@ static void handle_model(struct hctx *ctx, const cJSON *body, struct hres *res,
 		}
 		own = (double *)(void *)blk;
 		reg = own + np;
-		ana = reg + np;
+		steps = reg + np;
+		ana = steps + np + md.nb;
 		num = ana + n;
-		coords = (size_t *)(void *)(num + n);
+		eps = num + n;
+		coords = (size_t *)(void *)(eps + n);
 		bidx = coords + n;
 		pos = bidx + n;
 		worst = pos + n;
@@ -179,15 +198,16 @@ static void handle_model(struct hctx *ctx, const cJSON *body, struct hres *res,
 	if (md.l2 > 0 && rn > dn)
 		gch_warn(&wn, "the L2 term dominates the gradient (||l2 part|| = %.3g, ||data part|| = %.3g): "
 		     "the check mostly tests the regularization gradient; also check with l2 = 0", rn, dn);
-	gch_warn_epsilon(&wn, o.epsilon);
+	gch_warn_epsilon(&wn, &o);
 
 	gc_mlp_source(&src, &gsrc, &net, mc, true);
-	run = (struct gc_run){o.epsilon, thread_count(n), o.deadline_ns, clock_now_ns, 0};
+	run = (struct gc_run){o.epsilon, thread_count(n), o.deadline_ns, clock_now_ns, 0, NULL, NULL};
+	auto_steps(&o, md.theta, np, md.blocks, md.nb, steps, &run);
 	while (run.nthreads > 1 && run.nthreads * src.work * sizeof(double) > GC_MAX_SCRATCH)
 		run.nthreads--;
 	st = run_check(&o, &src, &run, md.blocks, md.nb,
 		       md.given ? md.given : own, n, coords, ana, num, kink,
-		       bidx, pos, &wn, " (W1, b1, ...)");
+		       bidx, pos, eps, &wn, " (W1, b1, ...)");
 	if (st != GC_OK) {
 		gch_map_status(st, &o, p);
 		goto out;
@@ -204,7 +224,6 @@ static void handle_model(struct hctx *ctx, const cJSON *body, struct hres *res,
 		gch_warn(&wn, "%zu checked %s moved a ReLU/leaky-ReLU input across 0 (a kink): "
 		     "there the finite difference is not a valid reference (see \"kink\" in worst)",
 		     oc.rep.kinks, o.mode == CHECK_DIRECTIONS ? "directions" : "coordinates");
-	gch_warn_noise(&wn, &o, &oc.rep, mc->cost, gch_rms(ana, n));
 	oc.blocks = md.blocks;
 	oc.nb = md.nb;
 	oc.directions = o.mode == CHECK_DIRECTIONS;
@@ -218,6 +237,7 @@ static void handle_model(struct hctx *ctx, const cJSON *body, struct hres *res,
 	oc.blk = bidx;
 	oc.pos = pos;
 	oc.own_grad = own;
+	gch_noise(&wn, &o, &oc, mc->cost, eps, n);
 	gch_finish(res, &o, &oc, &wn, t0);
 out:
 	mlp_cache_free(mc);
@@ -294,6 +314,7 @@ static void handle_vector(struct hctx *ctx, const cJSON *body,
 	oc.n_params = v.len;
 	oc.analytic = v.a;
 	oc.numeric = v.n;
+	gch_noise(&wn, &o, &oc, NAN, NULL, 0);   /* no cost: floors unknown */
 	gch_finish(res, &o, &oc, &wn, t0);
 out:
 	gg_free(mem);
@@ -322,7 +343,7 @@ static void handle_oracle(struct hctx *ctx, const cJSON *body, struct hres *res,
 	struct gc_source src;
 	struct gc_run run;
 	struct gc_block *blocks = NULL;
-	double *theta = NULL, *grad = NULL, *ana, *num, J = 0;
+	double *theta = NULL, *grad = NULL, *steps, *ana, *num, *eps, J = NAN;
 	size_t nt = 0, ng = 0, nb = 0, n = 0, *coords, *bidx, *pos, *worst;
 	unsigned char *blk = NULL;
 	struct gc_block_report *brep;
@@ -365,7 +386,8 @@ static void handle_oracle(struct hctx *ctx, const cJSON *body, struct hres *res,
 	}
 	{
 		size_t top = o.top < n ? o.top : n;
-		size_t sz = 2 * n * sizeof(double) + (3 * n + top) * sizeof(size_t) +
+		size_t sz = (nt + nb + 3 * n) * sizeof(double) +
+			    (3 * n + top) * sizeof(size_t) +
 			    nb * sizeof(struct gc_block_report) + n * sizeof(bool);
 
 		blk = gg_malloc(sz);
@@ -373,21 +395,24 @@ static void handle_oracle(struct hctx *ctx, const cJSON *body, struct hres *res,
 			problem_set(p, PROB_OUT_OF_MEMORY, "out of memory for %zu items", n);
 			goto out;
 		}
-		ana = (double *)(void *)blk;
+		steps = (double *)(void *)blk;
+		ana = steps + nt + nb;
 		num = ana + n;
-		coords = (size_t *)(void *)(num + n);
+		eps = num + n;
+		coords = (size_t *)(void *)(eps + n);
 		bidx = coords + n;
 		pos = bidx + n;
 		worst = pos + n;
 		brep = (struct gc_block_report *)(void *)(worst + top);
 		kink = (bool *)(void *)(brep + nb);
 	}
-	gch_warn_epsilon(&wn, o.epsilon);
+	gch_warn_epsilon(&wn, &o);
 	oracle_source(orc, &src);
 	/* one thread: the oracle runs its calls in flight itself */
-	run = (struct gc_run){o.epsilon, 1, o.deadline_ns, clock_now_ns, 0};
+	run = (struct gc_run){o.epsilon, 1, o.deadline_ns, clock_now_ns, 0, NULL, NULL};
+	auto_steps(&o, theta, nt, blocks, nb, steps, &run);
 	st = run_check(&o, &src, &run, blocks, nb, grad, n, coords, ana, num,
-		       kink, bidx, pos, &wn, "");
+		       kink, bidx, pos, eps, &wn, "");
 	ost = oracle_error(orc, &detail);
 	if (ost != ORACLE_OK) {
 		gch_oracle_problem(ost, detail, p);
@@ -406,8 +431,6 @@ static void handle_oracle(struct hctx *ctx, const cJSON *body, struct hres *res,
 	oc.rep.worst = worst;
 	gradcheck_compare(ana, num, kink, bidx, pos, n, nb, &o.th, o.top, &oc.rep);
 	oc.has_cost = oracle_base_cost(orc, &J);
-	if (oc.has_cost)
-		gch_warn_noise(&wn, &o, &oc.rep, J, gch_rms(ana, n));
 	oc.blocks = blocks;
 	oc.nb = nb;
 	oc.flat = flat;
@@ -420,6 +443,7 @@ static void handle_oracle(struct hctx *ctx, const cJSON *body, struct hres *res,
 	oc.kink = NULL;
 	oc.blk = bidx;
 	oc.pos = pos;
+	gch_noise(&wn, &o, &oc, oc.has_cost ? J : NAN, eps, n);
 	gch_finish(res, &o, &oc, &wn, t0);
 out:
 	oracle_free(orc);

@@ -27,12 +27,16 @@
  * the O(eps^2) truncation error does. */
 #define GC_EPS_LOW 1e-9
 #define GC_EPS_HIGH 1e-4
+/* An error above pass within this factor of its noise floor is blamed on
+ * rounding (API.md v1.1, "Gradient checks"). */
+#define GC_NOISE_MARGIN 10
 
 enum check_mode { CHECK_ALL, CHECK_SAMPLE, CHECK_DIRECTIONS };
 
 /* Options common to every source. */
 struct opts {
-	double epsilon;
+	double epsilon;           /* the fixed step, or 0 with eps_auto */
+	bool eps_auto;            /* "epsilon": "auto": per-coordinate steps */
 	struct gc_thresholds th;
 	enum check_mode mode;
 	size_t k;
@@ -63,6 +67,7 @@ struct outcome {
 	const size_t *blk, *pos;
 	struct gc_report rep;
 	const double *own_grad;   /* for return_gradients (model only) */
+	double eps_lo, eps_hi;    /* smallest and largest step (epsilon_range) */
 };
 
 /* A parsed model request; every pointer owned. */
@@ -102,10 +107,9 @@ void gch_warn(struct warnings *w, const char *fmt, ...)
 void gch_finish(struct hres *res, const struct opts *o,
 		const struct outcome *oc, const struct warnings *wn,
 		uint64_t t0);
-double gch_rms(const double *v, size_t n);
-void gch_warn_noise(struct warnings *wn, const struct opts *o,
-		    const struct gc_report *r, double J, double typical);
-void gch_warn_epsilon(struct warnings *wn, double eps);
+void gch_noise(struct warnings *wn, const struct opts *o, struct outcome *oc,
+	       double J, const double *eps, size_t n);
+void gch_warn_epsilon(struct warnings *wn, const struct opts *o);
 void gch_map_status(enum gc_status st, const struct opts *o,
 		    struct problem *p);
 int gch_refuse_overflow(const struct gc_block *blocks, const size_t *bidx,

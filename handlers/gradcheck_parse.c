@@ -58,6 +58,27 @@ static int parse_check(const cJSON *body, struct opts *o, struct problem *p)
 	return 0;
 }
 
+/* epsilon: a number in (0, 1e-2], or "auto". */
+static int parse_epsilon(const cJSON *body, struct opts *o, struct problem *p)
+{
+	const cJSON *node = NULL;
+	struct problem probe;
+
+	problem_init(&probe);
+	if (json_get_node(body, "", "epsilon", 0, cJSON_String, &node, &probe) > 0) {
+		if (strcmp(node->valuestring, "auto") == 0) {
+			o->eps_auto = true;
+			o->epsilon = GC_AUTO_EPS_SCALE;
+			return 0;
+		}
+		problem_add(p, PROB_UNKNOWN_ENUM, "/epsilon",
+			    "expected a number or \"auto\"");
+		return -1;
+	}
+	return json_get_double(body, "", "epsilon", 0, 1e-7, 0x1p-1074, 1e-2,
+			       &o->epsilon, p) < 0 ? -1 : 0;
+}
+
 int gch_parse_common(const cJSON *body, const struct hctx *ctx,
 			uint64_t t0, struct opts *o, struct problem *p)
 {
@@ -67,8 +88,7 @@ int gch_parse_common(const cJSON *body, const struct hctx *ctx,
 
 	memset(o, 0, sizeof(*o));
 	o->th = (struct gc_thresholds){GC_DEFAULT_PASS, GC_DEFAULT_WARN, GC_DEFAULT_FAIL};
-	if (json_get_double(body, "", "epsilon", 0, 1e-7, 0x1p-1074, 1e-2,
-			    &o->epsilon, p) < 0)
+	if (parse_epsilon(body, o, p) < 0)
 		bad = 1;
 	if (json_get_node(body, "", "thresholds", 0, cJSON_Object, &th, p) < 0)
 		bad = 1;

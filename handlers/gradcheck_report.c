@@ -18,6 +18,15 @@ void gch_warn(struct warnings *w, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A number, or null where it is unknown (NAN). */
+static void write_number(struct jw *w, double v)
+{
+	if (isfinite(v))
+		jw_double(w, v);
+	else
+		jw_null(w);
+}
+
 static void write_index(struct jw *w, const struct outcome *oc, size_t b,
 			size_t pos)
 {
@@ -43,7 +52,18 @@ static void write_response(struct jw *w, const struct opts *o,
 	jw_key(w, "verdict");
 	jw_string(w, gc_verdict_name(r->verdict));
 	jw_key(w, "epsilon");
-	jw_double(w, o->epsilon);
+	if (o->eps_auto) {
+		jw_string(w, "auto");
+		jw_key(w, "epsilon_range");
+		jw_arr_begin(w);
+		jw_double(w, oc->eps_lo);
+		jw_double(w, oc->eps_hi);
+		jw_arr_end(w);
+	} else {
+		jw_double(w, o->epsilon);
+	}
+	jw_key(w, "noise_floor");
+	write_number(w, r->noise_floor);
 	jw_key(w, "thresholds");
 	jw_obj_begin(w);
 	jw_key(w, "pass");
@@ -87,6 +107,8 @@ static void write_response(struct jw *w, const struct opts *o,
 			jw_string(w, gc_verdict_name(br->verdict));
 		else
 			jw_null(w);
+		jw_key(w, "noise_floor");
+		write_number(w, br->noise_floor);
 		jw_key(w, "max_abs_error");
 		jw_double(w, br->max_abs_error);
 		jw_key(w, "worst_index");
@@ -103,10 +125,15 @@ static void write_response(struct jw *w, const struct opts *o,
 		size_t t = r->worst[i], b = oc->blk[t];
 
 		jw_obj_begin(w);
-		jw_key(w, "name");
-		jw_string(w, oc->blocks[b].name);
-		jw_key(w, "index");
-		write_index(w, oc, b, oc->pos[t]);
+		if (oc->directions) {   /* a direction number, not a coordinate */
+			jw_key(w, "direction");
+			jw_uint(w, oc->pos[t]);
+		} else {
+			jw_key(w, "name");
+			jw_string(w, oc->blocks[b].name);
+			jw_key(w, "index");
+			write_index(w, oc, b, oc->pos[t]);
+		}
 		jw_key(w, "analytic");
 		jw_double(w, oc->analytic[t]);
 		jw_key(w, "numeric");
@@ -157,41 +184,44 @@ void gch_finish(struct hres *res, const struct opts *o,
 		res->status = 200;
 }
 
-/* Noise-floor warning: a centered difference carries rounding noise of
- * about |J| eps_machine / epsilon (Nocedal & Wright §8.1). */
-/* Root mean square of v[0..n), scaled by max |v| so it cannot overflow. */
-double gch_rms(const double *v, size_t n)
+/* Noise floors (gradcheck_noise_floor; J NAN: unknown), the step range,
+ * and the rounding-noise warning: a block whose error is above pass but
+ * within GC_NOISE_MARGIN times its floor is blamed on rounding, not on
+ * the gradient. */
+void gch_noise(struct warnings *wn, const struct opts *o, struct outcome *oc,
+	       double J, const double *eps, size_t n)
 {
-	double s = 0, mx = 0;
+	struct gc_report *r = &oc->rep;
 
-	for (size_t t = 0; t < n; t++)
-		mx = fmax(mx, fabs(v[t]));
-	for (size_t t = 0; t < n && mx > 0; t++)
-		s += (v[t] / mx) * (v[t] / mx);
-	return n ? mx * sqrt(s / (double)n) : 0;
-}
-
-void gch_warn_noise(struct warnings *wn, const struct opts *o,
-		       const struct gc_report *r, double J, double typical)
-{
-	double floor = fabs(J) * DBL_EPSILON / o->epsilon, ratio;
-
-	if (!(typical > 0))
+	oc->eps_lo = n ? eps[0] : o->epsilon;
+	oc->eps_hi = oc->eps_lo;
+	for (size_t t = 1; t < n; t++) {
+		oc->eps_lo = fmin(oc->eps_lo, eps[t]);
+		oc->eps_hi = fmax(oc->eps_hi, eps[t]);
+	}
+	if (isnan(J))
 		return;
-	ratio = floor / typical;
-	if (ratio >= 1e-2 || (r->verdict != GC_PASS && r->relative_error <= 100 * ratio))
-		gch_warn(wn, "the numeric gradient is near its rounding-noise floor: "
-		     "|J|*eps_machine/epsilon = %.3g against a typical |gradient| of "
-		     "%.3g; the relative error may be noise (try epsilon 1e-6 or 1e-5)",
-		     floor, typical);
+	gradcheck_noise_floor(J, eps, oc->analytic, oc->numeric, oc->blk, n,
+			      oc->nb, r);
+	for (size_t b = 0; b < oc->nb; b++) {
+		const struct gc_block_report *br = &r->blocks[b];
+
+		if (br->n_checked && br->relative_error > o->th.pass &&
+		    br->relative_error <= GC_NOISE_MARGIN * br->noise_floor)
+			gch_warn(wn, "%s: relative error %.3g is within %gx of its rounding-noise "
+				 "floor %.3g (u|J|/epsilon per item, u = 2^-53): this is rounding "
+				 "noise, not a bug; try a larger epsilon (e.g. %g) or \"auto\"",
+				 oc->blocks[b].name, br->relative_error, (double)GC_NOISE_MARGIN,
+				 br->noise_floor, o->eps_auto ? oc->eps_hi * 10 : o->epsilon * 10);
+	}
 }
 
-void gch_warn_epsilon(struct warnings *wn, double eps)
+void gch_warn_epsilon(struct warnings *wn, const struct opts *o)
 {
-	if (eps < GC_EPS_LOW || eps > GC_EPS_HIGH)
+	if (!o->eps_auto && (o->epsilon < GC_EPS_LOW || o->epsilon > GC_EPS_HIGH))
 		gch_warn(wn, "epsilon %g is outside the usual range %g to %g: below it "
 		     "rounding noise dominates, above it the O(epsilon^2) truncation error",
-		     eps, GC_EPS_LOW, GC_EPS_HIGH);
+		     o->epsilon, GC_EPS_LOW, GC_EPS_HIGH);
 }
 
 void gch_map_status(enum gc_status st, const struct opts *o,
