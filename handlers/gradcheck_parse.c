@@ -296,25 +296,80 @@ out:
 }
 
 /* X and Y, turned to samples in columns. */
+/* Y as a matrix; a flat array is one row of samples: [n, 1] with samples in
+ * rows, [1, n] with samples in columns (*flat set). */
+static int read_y(const cJSON *body, const struct limits *lim, bool rows,
+		  struct json_matrix *Y, bool *flat, struct problem *p)
+{
+	struct problem probe;
+	double *v = NULL;
+	size_t n = 0;
+
+	problem_init(&probe);
+	*flat = json_get_vector(body, "", "Y", JSON_REQUIRED, lim->max_elements,
+				&v, &n, &probe) > 0;
+	if (*flat) {
+		*Y = (struct json_matrix){.v = v, .rows = rows ? n : 1, .cols = rows ? 1 : n};
+		return 0;
+	}
+	return json_get_matrix(body, "", "Y", JSON_REQUIRED, lim->max_elements, Y,
+			       p) < 0 ? -1 : 0;
+}
+
+/* Pointer of Y's sample s, row r (samples in columns) as the client wrote it. */
+static void y_pointer(char *ptr, size_t len, bool flat, bool rows, size_t s,
+		      size_t r)
+{
+	char rp[PROBLEM_POINTER_MAX];
+
+	if (flat) {
+		json_pointer_index(ptr, len, "/Y", s);
+		return;
+	}
+	json_pointer_index(rp, sizeof(rp), "/Y", rows ? s : r);
+	json_pointer_index(ptr, len, rp, rows ? r : s);
+}
+
+/* Integer class labels lab[0..m) (categorical_cross_entropy) as one-hot
+ * columns of Y (nL x m, zeroed by the caller); 422 at each label that is
+ * not an integer in [0, nL). */
+static int labels_one_hot(const double *lab, size_t m, size_t nL, bool flat,
+			  bool rows, double *Y, struct problem *p)
+{
+	char ptr[PROBLEM_POINTER_MAX];
+
+	for (size_t s = 0; s < m; s++) {
+		double y = lab[s];
+
+		if (y >= 0 && y < (double)nL && y == floor(y)) {
+			Y[(size_t)y * m + s] = 1.0;
+			continue;
+		}
+		y_pointer(ptr, sizeof(ptr), flat, rows, s, 0);
+		problem_add(p, PROB_OUT_OF_RANGE, ptr,
+			    "a class label must be an integer from 0 to %zu (layer_dims[-1] - 1), got %g",
+			    nL - 1, y);
+		if (p->n_errors >= PROBLEM_MAX_ERRORS)
+			break;
+	}
+	return problem_is_set(p) ? -1 : 0;
+}
+
 int gch_parse_data(const cJSON *body, const struct limits *lim,
 		      struct model *md, struct warnings *wn, struct problem *p)
 {
 	struct json_matrix X = {0}, Y = {0};
-	const cJSON *ynode = NULL;
 	size_t n0 = md->dims[0], nL = md->dims[md->L], m;
 	int layout = 0, rc = -1;
-	bool yflat, warned = false;
+	bool yflat = false, labels, warned = false;
 	char ptr[PROBLEM_POINTER_MAX];
 
 	if (json_get_enum(body, "", "layout", 0, gch_layout_names, 0, &layout, p) < 0)
 		return -1;
 	md->rows = layout == 0;
 	if (json_get_matrix(body, "", "X", JSON_REQUIRED, lim->max_elements, &X, p) < 0 ||
-	    json_get_matrix(body, "", "Y", JSON_REQUIRED | (md->rows ? JSON_FLAT_COLUMN : 0),
-			    lim->max_elements, &Y, p) < 0)
+	    read_y(body, lim, md->rows, &Y, &yflat, p) < 0)
 		goto out;
-	json_get_node(body, "", "Y", 0, cJSON_Array, &ynode, p);
-	yflat = ynode && ynode->child && !cJSON_IsArray(ynode->child);
 	if ((md->rows ? X.cols : X.rows) != n0) {
 		problem_add(p, PROB_SHAPE_MISMATCH, "/X",
 			    "X has %zu features per sample (%s), layer_dims[0] is %zu",
@@ -322,7 +377,11 @@ int gch_parse_data(const cJSON *body, const struct limits *lim,
 		goto out;
 	}
 	m = md->rows ? X.rows : X.cols;
-	if ((md->rows ? Y.rows : Y.cols) != m || (md->rows ? Y.cols : Y.rows) != nL) {
+	/* one label per sample instead of one-hot rows */
+	labels = md->loss == MLP_CCE && nL > 1 && Y.rows * Y.cols == m &&
+		 (md->rows ? Y.cols : Y.rows) == 1;
+	if (!labels &&
+	    ((md->rows ? Y.rows : Y.cols) != m || (md->rows ? Y.cols : Y.rows) != nL)) {
 		problem_add(p, PROB_SHAPE_MISMATCH, "/Y",
 			    "expected shape [%zu, %zu] (%s: %zu samples, layer_dims[-1] = %zu), got [%zu, %zu]",
 			    md->rows ? m : nL, md->rows ? nL : m, gch_layout_names[layout],
@@ -354,13 +413,19 @@ int gch_parse_data(const cJSON *body, const struct limits *lim,
 		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory");
 		goto out;
 	}
-	if (md->rows) {
+	if (md->rows)
 		mat_transpose(X.v, m, n0, md->X);
-		mat_transpose(Y.v, m, nL, md->Y);
-	} else {
+	else
 		memcpy(md->X, X.v, n0 * m * sizeof(double));
-		memcpy(md->Y, Y.v, nL * m * sizeof(double));
+	if (labels) {
+		memset(md->Y, 0, nL * m * sizeof(double));
+		rc = labels_one_hot(Y.v, m, nL, yflat, md->rows, md->Y, p);
+		goto out;
 	}
+	if (md->rows)
+		mat_transpose(Y.v, m, nL, md->Y);
+	else
+		memcpy(md->Y, Y.v, nL * m * sizeof(double));
 	/* targets that fit the loss */
 	for (size_t s = 0; s < m; s++) {
 		double sum = 0.0;
@@ -369,17 +434,11 @@ int gch_parse_data(const cJSON *body, const struct limits *lim,
 			double y = md->Y[r * m + s];
 			bool bad = (md->loss == MLP_BCE && (y < 0 || y > 1)) ||
 				   (md->loss == MLP_CCE && y < 0);
-			char rp[PROBLEM_POINTER_MAX];
 
 			sum += y;
 			if (!bad)
 				continue;
-			if (yflat) {
-				json_pointer_index(ptr, sizeof(ptr), "/Y", s);
-			} else {
-				json_pointer_index(rp, sizeof(rp), "/Y", md->rows ? s : r);
-				json_pointer_index(ptr, sizeof(ptr), rp, md->rows ? r : s);
-			}
+			y_pointer(ptr, sizeof(ptr), yflat, md->rows, s, r);
 			problem_add(p, PROB_OUT_OF_RANGE, ptr, md->loss == MLP_BCE ?
 				    "binary_cross_entropy targets must be between 0 and 1, got %g" :
 				    "categorical_cross_entropy targets must be at least 0, got %g", y);

@@ -577,6 +577,74 @@ START_TEST(warnings_name_l2_dominance_and_unusual_epsilon)
 END_TEST
 
 
+/* ---- integer class labels (issue 16) ------------------------------------------ */
+
+/* Integer labels read as the one-hot rows they stand for: flat, [m, 1]
+ * with samples in rows, [1, m] with samples in columns; the check is the
+ * same to the bit (same cost, errors and gradients). */
+START_TEST(integer_labels_equal_one_hot_targets)
+{
+	struct torch_case c;
+	size_t i = 0, nL;
+	bool rows = _i != 1;
+	struct call hot, lab;
+	cJSON *rh, *rl, *labels;
+
+	for (; torch_case_get(root, i, &c) == 0; i++) {
+		if (c.loss == MLP_CCE && c.dims[c.L] > 2)
+			break;
+		torch_case_free(&c);
+	}
+	ck_assert_msg(c.loss == MLP_CCE, "no categorical case in the fixtures");
+	nL = c.dims[c.L];
+	labels = cJSON_CreateArray();
+	for (size_t s = 0; s < c.m; s++) {
+		size_t best = 0;
+
+		for (size_t r = 1; r < nL; r++)
+			if (c.Y[r * c.m + s] > c.Y[best * c.m + s])
+				best = r;
+		for (size_t r = 0; r < nL; r++)
+			c.Y[r * c.m + s] = r == best;
+		cJSON *v = cJSON_CreateNumber((double)best);
+
+		if (_i == 0) {
+			cJSON_AddItemToArray(labels, v);
+		} else {
+			cJSON *row = cJSON_CreateArray();
+
+			cJSON_AddItemToArray(row, v);
+			cJSON_AddItemToArray(labels, row);
+		}
+	}
+	if (_i == 1) {   /* [1, m]: one row of m labels */
+		cJSON *one = cJSON_CreateArray(), *it;
+
+		while ((it = cJSON_DetachItemFromArray(labels, 0)) != NULL) {
+			cJSON_AddItemToArray(one, cJSON_DetachItemFromArray(it, 0));
+			cJSON_Delete(it);
+		}
+		cJSON_AddItemToArray(labels, one);
+	}
+	rh = model_request(&c, rows, 0);
+	rl = model_request(&c, rows, 0);
+	cJSON_ReplaceItemInObject(rl, "Y", labels);
+	cJSON_AddTrueToObject(rh, "return_gradients");
+	cJSON_AddTrueToObject(rl, "return_gradients");
+	call_body(rh, &hot, NULL);
+	call_body(rl, &lab, NULL);
+	ck_assert_double_eq(num(ok(&lab), "cost"), num(ok(&hot), "cost"));
+	ck_assert_double_eq(num(lab.json, "relative_error"), num(hot.json, "relative_error"));
+	ck_assert_double_eq_tol(num(lab.json, "cost"), c.cost, 1e-12 * fabs(c.cost) + 1e-15);
+	ck_assert(cJSON_Compare(get(lab.json, "gradients"), get(hot.json, "gradients"), true));
+	call_free(&hot);
+	call_free(&lab);
+	cJSON_Delete(rh);
+	cJSON_Delete(rl);
+	torch_case_free(&c);
+}
+END_TEST
+
 /* ---- rounding noise (issue 16) ---------------------------------------------- */
 
 /* SplitMix64 (Steele, Lea & Flood 2014) then Box-Muller: test data only. */
@@ -751,7 +819,15 @@ struct refusal {
 	size_t max_params, max_evals, max_elements;
 };
 
+#define CCE_NET "\"model\": {\"layer_dims\": [2, 3], \"activations\": [\"softmax\"], \"loss\": \"categorical_cross_entropy\"}, \"parameters\": {\"W1\": [[0.1, 0.2], [-0.3, 0.4], [0.5, 0.6]], \"b1\": [0, 0.1, 0]}"
+#define CCE_X ", \"X\": [[0.1, 0.2], [0.3, -0.1]]"
+
 static const struct refusal refusals[] = {
+	/* integer class labels: out of range or not integers, at their pointer */
+	{"{" CCE_NET CCE_X ", \"Y\": [0, 3]}", 422, "/problems/out-of-range", "/Y/1", 0, 0, 0},
+	{"{" CCE_NET CCE_X ", \"Y\": [[-1], [2]]}", 422, "/problems/out-of-range", "/Y/0/0", 0, 0, 0},
+	{"{" CCE_NET ", \"Y\": [[0, 1.5]], \"layout\": \"samples_in_columns\", \"X\": [[0.1, 0.3], [0.2, -0.1]]}", 422, "/problems/out-of-range", "/Y/0/1", 0, 0, 0},
+	{"{" CCE_NET CCE_X ", \"Y\": [0, 1, 2]}", 422, "/problems/shape-mismatch", "/Y", 0, 0, 0},
 	{"{" BASE ", \"keep_prob\": 0.5}", 422, "/problems/unsupported-combination", "/keep_prob", 0, 0, 0},
 	{"{\"model\": {\"layer_dims\": [2, 3, 1], \"activations\": [\"relu\", \"sigmoid\"], \"loss\": \"binary_cross_entropy\", \"keep_prob\": 0.8}, " BASE_DATA ", " BASE_PARAMS "}",
 	 422, "/problems/unsupported-combination", "/model/keep_prob", 0, 0, 0},
@@ -943,6 +1019,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, vector_source_compares_huge_gradients);
 	tcase_add_test(tc, layouts_give_the_same_check);
 	tcase_add_test(tc, warnings_name_l2_dominance_and_unusual_epsilon);
+	tcase_add_loop_test(tc, integer_labels_equal_one_hot_targets, 0, 3);
 	tcase_add_test(tc, rounding_noise_is_named_not_blamed);
 	tcase_add_test(tc, auto_epsilon_passes_the_correct_network);
 	tcase_add_test(tc, a_planted_bug_still_fails_without_a_noise_warning);
