@@ -202,7 +202,8 @@ END_TEST
 
 /* The engine's costs equal the naive loop's (full forward passes) within
  * rounding; numeric gradients then agree within the finite-difference
- * rounding noise, 8 u |J| / eps, plus the representation error of theta+eps. */
+ * rounding noise, 8 u |J| / eps, plus the representation error of theta+eps,
+ * and the relative errors within the noise floor the check reports. */
 START_TEST(engine_matches_the_naive_loop)
 {
 	struct torch_case c;
@@ -247,6 +248,31 @@ START_TEST(engine_matches_the_naive_loop)
 		ck_assert_msg(fabs(nf[i] - nn[i]) <= tol, "case %d coord %zu: %.17g vs %.17g",
 			      _i, i, nf[i], nn[i]);
 		ck_assert(kf[i] == kn[i]);
+	}
+	/* the relative errors against torch's gradient agree within the noise
+	 * floor the check reports (issue 16) */
+	{
+		size_t *blk = calloc(n, sizeof(size_t)), *pos = malloc(n * sizeof(size_t)), w[1];
+		double *steps = malloc(n * sizeof(double)), rf, rn;
+		struct gc_thresholds th = {GC_DEFAULT_PASS, GC_DEFAULT_WARN, GC_DEFAULT_FAIL};
+		struct gc_block_report br;
+		struct gc_report rep = {.blocks = &br, .worst = w};
+
+		for (size_t i = 0; i < n; i++) {
+			pos[i] = i;
+			steps[i] = eps;
+		}
+		gradcheck_compare(c.grad, nn, NULL, blk, pos, n, 1, &th, 1, &rep);
+		rn = rep.relative_error;
+		gradcheck_compare(c.grad, nf, NULL, blk, pos, n, 1, &th, 1, &rep);
+		rf = rep.relative_error;
+		gradcheck_noise_floor(mc->cost, steps, c.grad, nf, blk, n, 1, &rep);
+		ck_assert_msg(fabs(rf - rn) <= rep.noise_floor,
+			      "case %d: engine %.3e, naive loop %.3e, noise floor %.3e",
+			      _i, rf, rn, rep.noise_floor);
+		free(blk);
+		free(pos);
+		free(steps);
 	}
 	/* the costs themselves, through the source interface */
 	for (size_t t = 0; t < 2 * n; t += sf.batch) {
