@@ -142,26 +142,32 @@ static void matmul_t(const double *restrict w, const double *restrict dz,
 	}
 }
 
-/* sqrt(mean over the batch columns of ||dz[:, s]||^2) = ||dz||_F / sqrt(batch),
- * with LAPACK dlassq-style scaling (no overflow of the squares); NAN if an
- * entry is non-finite. */
+/* Adds |x| to a scaled sum of squares, norm = scale sqrt(ssq) (LAPACK
+ * dlassq: the squares cannot overflow). */
+static void ssq_add(double *scale, double *ssq, double x)
+{
+	double e = fabs(x);
+
+	if (e == 0)
+		return;
+	if (*scale < e) {
+		*ssq = 1.0 + *ssq * (*scale / e) * (*scale / e);
+		*scale = e;
+	} else {
+		*ssq += (e / *scale) * (e / *scale);
+	}
+}
+
+/* sqrt(mean over the batch columns of ||dz[:, s]||^2) = ||dz||_F / sqrt(batch);
+ * NAN if an entry is non-finite. */
 static double rms_column_norm(const double *dz, size_t n, size_t batch)
 {
 	double scale = 0, ssq = 1;
 
 	for (size_t i = 0; i < n; i++) {
-		double e = fabs(dz[i]);
-
-		if (!isfinite(e))
+		if (!isfinite(dz[i]))
 			return NAN;
-		if (e == 0)
-			continue;
-		if (scale < e) {
-			ssq = 1.0 + ssq * (scale / e) * (scale / e);
-			scale = e;
-		} else {
-			ssq += (e / scale) * (e / scale);
-		}
+		ssq_add(&scale, &ssq, dz[i]);
 	}
 	return scale * sqrt(ssq / (double)batch);
 }
@@ -173,18 +179,8 @@ static void unit_columns(double *da, size_t rows, size_t batch)
 	for (size_t b = 0; b < batch; b++) {
 		double scale = 0, ssq = 1, norm;
 
-		for (size_t i = 0; i < rows; i++) {
-			double e = fabs(da[i * batch + b]);
-
-			if (e == 0)
-				continue;
-			if (scale < e) {
-				ssq = 1.0 + ssq * (scale / e) * (scale / e);
-				scale = e;
-			} else {
-				ssq += (e / scale) * (e / scale);
-			}
-		}
+		for (size_t i = 0; i < rows; i++)
+			ssq_add(&scale, &ssq, da[i * batch + b]);
 		norm = scale * sqrt(ssq);
 		for (size_t i = 0; norm > 0 && i < rows; i++)
 			da[i * batch + b] /= norm;
