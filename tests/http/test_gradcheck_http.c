@@ -12,6 +12,7 @@
 
 #include "tests/lib/harness.h"
 #include "tests/lib/http_util.h"
+#include "tests/lib/oracle_server.h"
 #include "tests/lib/suite_run.h"
 
 static const cJSON *get(const cJSON *o, const char *k)
@@ -113,6 +114,55 @@ START_TEST(http_labels_auto_epsilon_and_directions)
 	cJSON_Delete(j);
 	gg_response_free(&r);
 	ck_assert_int_eq(gg_server_stop(&s), 0);
+}
+END_TEST
+
+/* "epsilon": "auto" through an oracle: per-coordinate steps reach the
+ * client as [i, delta] perturbations, per-block steps as points; the cost
+ * is known, so the noise floors are numbers. */
+START_TEST(http_oracle_auto_epsilon)
+{
+	static const char *const checks[] = {"", ", \"check\": {\"directions\": 4, \"seed\": 1}"};
+	struct oracle_server *os;
+	struct gg_server s;
+	struct gg_response r;
+	unsigned port;
+	double t[12], g[12];
+	char body[2048];
+	size_t len;
+	cJSON *j;
+
+	for (int i = 0; i < 12; i++)
+		t[i] = 0.3 * (double)(i % 5) - 0.4 + (i == 7 ? 2.5 : 0);
+	oracle_test_grad(t, 12, g);
+	ck_assert_int_eq(oracle_server_start(&os, &port), 0);
+	http_start(&s, NULL);
+	for (size_t c = 0; c < 2; c++) {
+		len = (size_t)snprintf(body, sizeof(body),
+				       "{\"oracle\": {\"url\": \"http://127.0.0.1:%u/ok\"}, "
+				       "\"epsilon\": \"auto\"%s, \"theta\": [", port, checks[c]);
+		for (int i = 0; i < 12; i++)
+			len += (size_t)snprintf(body + len, sizeof(body) - len, "%s%.17g",
+						i ? ", " : "", t[i]);
+		len += (size_t)snprintf(body + len, sizeof(body) - len, "], \"gradient\": [");
+		for (int i = 0; i < 12; i++)
+			len += (size_t)snprintf(body + len, sizeof(body) - len, "%s%.17g",
+						i ? ", " : "", g[i]);
+		snprintf(body + len, sizeof(body) - len, "]}");
+		ck_assert_int_eq(gg_post_json(&s, "/gradcheck", body, &r), 0);
+		ck_assert_msg(r.status == 200, "status %ld: %s", r.status, r.body);
+		j = gg_response_json(&r);
+		ck_assert_str_eq(get(j, "verdict")->valuestring, "pass");
+		ck_assert_str_eq(get(j, "epsilon")->valuestring, "auto");
+		/* theta[7] = 0.3 * 2 - 0.4 + 2.5 = 2.7: the largest step is 2.7 cbrt(u) */
+		ck_assert_double_eq_tol(cJSON_GetArrayItem(get(j, "epsilon_range"), 1)->valuedouble,
+					2.7 * 4.806217383937352e-06, 1e-18);
+		ck_assert(cJSON_IsNumber(get(j, "noise_floor")));
+		cJSON_Delete(j);
+		gg_response_free(&r);
+	}
+	ck_assert_int_eq(gg_server_stop(&s), 0);
+	oracle_server_stop(os);
 }
 END_TEST
 
@@ -229,6 +279,7 @@ static Suite *suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, http_small_check_passes_end_to_end);
 	tcase_add_test(tc, http_labels_auto_epsilon_and_directions);
+	tcase_add_test(tc, http_oracle_auto_epsilon);
 	tcase_add_test(tc, http_healthz_answers_while_a_long_check_runs);
 	suite_add_tcase(s, tc);
 	return s;
