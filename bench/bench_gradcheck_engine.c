@@ -46,7 +46,7 @@ int main(int argc, char **argv)
 	struct mlp_cache *mc;
 	struct gc_mlp cf, cn;
 	struct gc_source sf, sn;
-	struct gc_run run = {1e-7, nthreads, 0, NULL, 0};
+	struct gc_run run = {1e-7, nthreads, 0, NULL, 0, NULL, NULL};
 	double t0, t1, t2, maxd = 0, ge = 0, d2 = 0, a2 = 0, n2 = 0;
 
 	for (size_t l = 1, off = 0; l <= 2; l++) {

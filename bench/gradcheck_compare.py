@@ -1,7 +1,10 @@
 """bench/gradcheck driver: gradguard over HTTP vs torch.autograd.gradcheck vs
-the straightforward numpy loop, on the same network, data and epsilon.
-usage: gradcheck_compare.py GRADGUARD_URL TMPDIR"""
+the straightforward numpy loop, on the same network, data and epsilon; with
+a second URL (another build) both daemons side by side.
+usage: gradcheck_compare.py GRADGUARD_URL TMPDIR [BASE_URL]
+QUICK=1 in the environment skips torch and the numpy loop."""
 import json
+import os
 import sys
 import time
 import urllib.request
@@ -10,6 +13,8 @@ import numpy as np
 import torch
 
 URL, TMP = sys.argv[1], sys.argv[2]
+BASE = sys.argv[3] if len(sys.argv) > 3 else None
+QUICK = os.environ.get("QUICK") == "1"
 EPS = 1e-7
 
 
@@ -32,11 +37,11 @@ def request(dims, params, x, y):
             "X": x.T.tolist(), "Y": y.T.tolist(), "epsilon": EPS}
 
 
-def post(body, runs):
+def post(body, runs, url=None):
     data = json.dumps(body).encode()
     ts, out = [], None
     for _ in range(runs):
-        req = urllib.request.Request(URL + "/gradcheck", data=data, method="POST",
+        req = urllib.request.Request((url or URL) + "/gradcheck", data=data, method="POST",
                                      headers={"Content-Type": "application/json"})
         t0 = time.perf_counter()
         with urllib.request.urlopen(req, timeout=600) as r:
@@ -104,6 +109,25 @@ def torch_check(params, x, y, keys, shapes):
     return time.perf_counter() - t0, ok
 
 
+def side_by_side(dims, runs=5):
+    """Minimum of runs requests on each daemon, alternating, same body."""
+    params, x, y = network(dims, 16)
+    data = request(dims, params, x, y)
+    tn, tb = [], []
+    for _ in range(runs):
+        tn.append(post(data, 1)[0])
+        tb.append(post(data, 1, BASE)[0])
+    print("dims=%s this build min_s=%.3f base build min_s=%.3f speed-up=%.2fx"
+          % (dims, min(tn), min(tb), min(tb) / min(tn)))
+    return min(tn)
+
+
+if BASE:
+    print("## this build vs the base build (over HTTP, JSON both ways, minimum of 5 runs, 3 for the deep net)")
+    side_by_side([784, 64, 10])
+    side_by_side([784, 64, 64, 64, 10], 3)
+if QUICK:
+    sys.exit(0)
 dims = [784, 64, 10]
 params, x, y = network(dims, 16)
 keys = [k for l in range(1, len(dims)) for k in ("W%d" % l, "b%d" % l)]

@@ -142,47 +142,49 @@ static void matmul_t(const double *restrict w, const double *restrict dz,
 	}
 }
 
-static double dot(const double *x, const double *y, size_t n)
+/* Adds |x| to a scaled sum of squares, norm = scale sqrt(ssq) (LAPACK
+ * dlassq: the squares cannot overflow). */
+static void ssq_add(double *scale, double *ssq, double x)
 {
-	double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-	size_t i = 0;
+	double e = fabs(x);
 
-	for (; i + 4 <= n; i += 4) {
-		s0 += x[i] * y[i];
-		s1 += x[i + 1] * y[i + 1];
-		s2 += x[i + 2] * y[i + 2];
-		s3 += x[i + 3] * y[i + 3];
+	if (e == 0)
+		return;
+	if (*scale < e) {
+		*ssq = 1.0 + *ssq * (*scale / e) * (*scale / e);
+		*scale = e;
+	} else {
+		*ssq += (e / *scale) * (e / *scale);
 	}
-	for (; i < n; i++)
-		s0 += x[i] * y[i];
-	return (s0 + s1) + (s2 + s3);
 }
 
-/* ||dz a^T||_F / batch with LAPACK dlassq-style scaling (no overflow of
- * the squares); NAN if an entry is non-finite. */
-static double grad_frobenius(const double *dz, const double *a, size_t rows,
-			     size_t inner, size_t batch)
+/* sqrt(mean over the batch columns of ||dz[:, s]||^2) = ||dz||_F / sqrt(batch);
+ * NAN if an entry is non-finite. */
+static double rms_column_norm(const double *dz, size_t n, size_t batch)
 {
 	double scale = 0, ssq = 1;
 
-	for (size_t i = 0; i < rows; i++) {
-		for (size_t j = 0; j < inner; j++) {
-			double e = fabs(dot(dz + i * batch, a + j * batch,
-					    batch));
-
-			if (!isfinite(e))
-				return NAN;
-			if (e == 0)
-				continue;
-			if (scale < e) {
-				ssq = 1.0 + ssq * (scale / e) * (scale / e);
-				scale = e;
-			} else {
-				ssq += (e / scale) * (e / scale);
-			}
-		}
+	for (size_t i = 0; i < n; i++) {
+		if (!isfinite(dz[i]))
+			return NAN;
+		ssq_add(&scale, &ssq, dz[i]);
 	}
-	return scale * sqrt(ssq) / (double)batch;
+	return scale * sqrt(ssq / (double)batch);
+}
+
+/* Scales each column of da (rows x batch) to unit Euclidean norm (a zero
+ * column stays zero). */
+static void unit_columns(double *da, size_t rows, size_t batch)
+{
+	for (size_t b = 0; b < batch; b++) {
+		double scale = 0, ssq = 1, norm;
+
+		for (size_t i = 0; i < rows; i++)
+			ssq_add(&scale, &ssq, da[i * batch + b]);
+		norm = scale * sqrt(ssq);
+		for (size_t i = 0; norm > 0 && i < rows; i++)
+			da[i * batch + b] /= norm;
+	}
 }
 
 enum diag_verdict diag_run(const double *const w[], const size_t *dims,
@@ -218,16 +220,17 @@ enum diag_verdict diag_run(const double *const w[], const size_t *dims,
 		off += dims[l - 1] * batch;
 	}
 
-	/* off is A_L's offset now; walk back down */
+	/* off is A_L's offset now; walk back down from a unit-norm output
+	 * error per sample (a random direction) */
 	rng_fill_gauss(r, da, dims[n_layers] * batch, 1.0);
+	unit_columns(da, dims[n_layers], batch);
 	for (l = n_layers; l >= 1; l--) {
-		double *al = acts + off, *prev = al - dims[l - 1] * batch;
+		double *al = acts + off;
 		size_t n = dims[l] * batch;
 
 		for (size_t i = 0; i < n; i++)
 			da[i] *= derivative(act, al[i]);
-		grad_norm[l - 1] = grad_frobenius(da, prev, dims[l],
-						  dims[l - 1], batch);
+		grad_norm[l - 1] = rms_column_norm(da, n, batch);
 		if (!isfinite(grad_norm[l - 1]))
 			break;
 		if (l > 1) {

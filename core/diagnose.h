@@ -46,12 +46,17 @@ size_t diag_work_size(const size_t *dims, size_t n_layers, size_t batch);
  * weights w[l] (dims[l+1] x dims[l], row-major, l = 0..L-1); biases are
  * zero (as /init makes them) and every layer uses activation act.
  * Draws from r, in this order: X = randn(dims[0], batch), then the
- * upstream gradient dA_L = randn(dims[L], batch) (one sample per column).
- * Forward A_l = g(W_l A_(l-1)), act_std[l-1] = population std of A_l's
- * entries; backward dZ_l = dA_l * g'(Z_l), dW_l = dZ_l A_(l-1)^T / batch,
- * grad_norm[l-1] = ||dW_l||_F, dA_(l-1) = W_l^T dZ_l. Once a value is
- * non-finite propagation stops and the remaining entries are NAN.
- * work holds diag_work_size(...) doubles. Returns diag_verdict(...). */
+ * upstream gradient dA_L = randn(dims[L], batch) (one sample per column),
+ * each column then scaled to unit norm: a unit-norm output error per
+ * sample. Forward A_l = g(W_l A_(l-1)), act_std[l-1] = population std of
+ * A_l's entries; backward dZ_l = dA_l * g'(Z_l), grad_norm[l-1] = the root
+ * mean square over the batch of ||dZ_l[:, s]|| (= ||dZ_l||_F / sqrt(batch)),
+ * dA_(l-1) = W_l^T dZ_l. grad_norm thus follows the back-propagated error
+ * itself, which shrinks or grows geometrically with depth (by about
+ * sigma_w sqrt(n) |g'| per layer) where a poor initialization makes the
+ * gradients vanish or explode. Once a value is non-finite propagation
+ * stops and the remaining entries are NAN. work holds
+ * diag_work_size(...) doubles. Returns diag_verdict(...). */
 enum diag_verdict diag_run(const double *const w[], const size_t *dims,
 			   size_t n_layers, enum diag_activation act,
 			   size_t batch, struct rng *r, double *work,

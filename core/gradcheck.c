@@ -138,12 +138,14 @@ static void coord_chunk(struct engine *e, unsigned char *scr, size_t c)
 	size_t *idx = (size_t *)(void *)(cost + s->batch);
 	bool *kk = (bool *)(void *)(idx + s->batch);
 	size_t t0 = c * e->chunk, t1 = t0 + e->chunk, np = 0;
-	double eps = e->o->epsilon;
+	const double *ce = e->o->coord_eps;
 	int rc;
 
 	if (t1 > e->n_items)
 		t1 = e->n_items;
 	for (size_t t = t0; t < t1; t++) {
+		double eps = ce ? ce[e->coords[t]] : e->o->epsilon;
+
 		idx[np] = e->coords[t];
 		delta[np++] = eps;
 		idx[np] = e->coords[t];
@@ -157,7 +159,7 @@ static void coord_chunk(struct engine *e, unsigned char *scr, size_t c)
 	for (size_t t = t0; t < t1; t++) {
 		size_t q = 2 * (t - t0);
 
-		e->numeric[t] = (cost[q] - cost[q + 1]) / (2.0 * eps);
+		e->numeric[t] = (cost[q] - cost[q + 1]) / (2.0 * delta[q]);
 		e->kink[t] = kk[q] || kk[q + 1];
 	}
 }
@@ -168,7 +170,8 @@ static void dir_chunk(struct engine *e, unsigned char *scr, size_t t)
 	double *work = (double *)(void *)scr, *u = work + s->work;
 	const struct gc_block *b = &e->blocks[t % e->nb];
 	size_t len = b->rows * b->cols;
-	double eps = e->o->epsilon, cp, cm, dot = 0.0;
+	double eps = e->o->block_eps ? e->o->block_eps[t % e->nb] : e->o->epsilon;
+	double cp, cm, dot = 0.0;
 	bool kp = false, km = false;
 	int rc;
 
@@ -197,7 +200,6 @@ static void dir_batch_chunk(struct engine *e, unsigned char *scr, size_t c)
 	struct gc_dir *d = (struct gc_dir *)(void *)(cost + 2 * e->chunk);
 	bool *kk = (bool *)(void *)(d + 2 * e->chunk);
 	size_t t0 = c * e->chunk, t1 = t0 + e->chunk;
-	double eps = e->o->epsilon;
 	int rc;
 
 	if (t1 > e->n_items)
@@ -206,6 +208,7 @@ static void dir_batch_chunk(struct engine *e, unsigned char *scr, size_t c)
 		const struct gc_block *b = &e->blocks[t % e->nb];
 		size_t q = t - t0, len = b->rows * b->cols;
 		double *u = us + q * e->umax;
+		double eps = e->o->block_eps ? e->o->block_eps[t % e->nb] : e->o->epsilon;
 
 		random_direction(e->seed, t, u, len);
 		d[2 * q] = (struct gc_dir){b->offset, len, u, eps};
@@ -224,7 +227,7 @@ static void dir_batch_chunk(struct engine *e, unsigned char *scr, size_t c)
 		for (size_t i = 0; i < d[2 * q].len; i++)
 			dot += u[i] * e->grad[d[2 * q].off + i];
 		e->analytic[t] = dot;
-		e->numeric[t] = (cost[2 * q] - cost[2 * q + 1]) / (2.0 * eps);
+		e->numeric[t] = (cost[2 * q] - cost[2 * q + 1]) / (2.0 * d[2 * q].delta);
 		e->kink[t] = kk[2 * q] || kk[2 * q + 1];
 	}
 }
@@ -503,6 +506,50 @@ static double rel_error(const struct ssq *d, const struct ssq *a,
 	return nd / (na + nn);
 }
 
+void gradcheck_auto_eps(const double *theta, size_t n_params,
+			const struct gc_block *blocks, size_t nb,
+			double *coord_eps, double *block_eps)
+{
+	for (size_t i = 0; i < n_params; i++)
+		coord_eps[i] = GC_AUTO_EPS_SCALE * fmax(1.0, fabs(theta[i]));
+	for (size_t b = 0; b < nb; b++) {
+		double mx = 1.0;
+
+		for (size_t i = 0; i < blocks[b].rows * blocks[b].cols; i++)
+			mx = fmax(mx, fabs(theta[blocks[b].offset + i]));
+		block_eps[b] = GC_AUTO_EPS_SCALE * mx;
+	}
+}
+
+/* ||r|| / (||a|| + ||n||) over items with blk[t] == b (b == nb: all). */
+static double noise_of(double J, const double *eps, const double *an,
+		       const double *nu, const size_t *blk, size_t n, size_t nb,
+		       size_t b)
+{
+	struct ssq r = {0, 1}, a = {0, 1}, v = {0, 1};
+	size_t k = 0;
+
+	for (size_t t = 0; t < n; t++) {
+		if (b < nb && blk[t] != b)
+			continue;
+		k++;
+		ssq_add(&r, GC_UNIT_ROUNDOFF * fabs(J) / eps[t]);
+		ssq_add(&a, an[t]);
+		ssq_add(&v, nu[t]);
+	}
+	return k && isfinite(J) ? rel_error(&r, &a, &v) : NAN;
+}
+
+void gradcheck_noise_floor(double J, const double *eps, const double *analytic,
+			   const double *numeric, const size_t *blk, size_t n,
+			   size_t nb, struct gc_report *r)
+{
+	for (size_t b = 0; b < nb; b++)
+		r->blocks[b].noise_floor = noise_of(J, eps, analytic, numeric,
+						    blk, n, nb, b);
+	r->noise_floor = noise_of(J, eps, analytic, numeric, blk, n, nb, nb);
+}
+
 size_t gradcheck_first_overflow(const double *analytic, const double *numeric,
 				size_t n)
 {
@@ -563,11 +610,13 @@ void gradcheck_compare(const double *analytic, const double *numeric,
 			f = 0.5;
 	r->n_checked = n;
 	r->kinks = 0;
+	r->noise_floor = NAN;
 	for (size_t b = 0; b < nb; b++) {
 		struct gc_block_report *br = &r->blocks[b];
 		struct ssq bd = {0, 1}, ba = {0, 1}, bn = {0, 1};
 
 		br->n_checked = 0;
+		br->noise_floor = NAN;
 		br->max_abs_error = -1.0;
 		br->worst_pos = 0;
 		for (size_t t = 0; t < n; t++) {

@@ -72,13 +72,17 @@ struct gc_source {
 			 size_t n, double *cost, bool *kink);
 };
 
-/* How to run: the step, threads, and a deadline checked between chunks. */
+/* How to run: the step, threads, and a deadline checked between chunks.
+ * coord_eps (n_params steps, one per coordinate) and block_eps (one per
+ * block, for directions) override epsilon when not NULL. */
 struct gc_run {
 	double epsilon;
 	size_t nthreads;               /* 0 or 1: the calling thread only */
 	uint64_t deadline_ns;          /* 0: none; compared with clock_ns() */
 	uint64_t (*clock_ns)(void);    /* required with a deadline */
 	int source_status;             /* out: the source's status on GC_ESOURCE */
+	const double *coord_eps;
+	const double *block_eps;
 };
 
 /* numeric[t] = (J(theta + eps e_c) - J(theta - eps e_c)) / 2 eps for
@@ -118,6 +122,7 @@ struct gc_block_report {
 	enum gc_verdict verdict;
 	double max_abs_error;
 	size_t worst_pos;         /* position in the block (or direction) */
+	double noise_floor;       /* see gradcheck_noise_floor; NAN: unknown */
 };
 
 /* Results; blocks (nb entries) and worst (top entries) are caller storage. */
@@ -129,6 +134,7 @@ struct gc_report {
 	struct gc_block_report *blocks;
 	size_t *worst;            /* item indices, largest |a - n| first */
 	size_t n_worst;           /* min(top, n) */
+	double noise_floor;       /* see gradcheck_noise_floor; NAN: unknown */
 };
 
 /* Compares n items (analytic[t], numeric[t], in block blk[t] at position
@@ -141,6 +147,28 @@ void gradcheck_compare(const double *analytic, const double *numeric,
 		       const bool *kink, const size_t *blk, const size_t *pos,
 		       size_t n, size_t nb, const struct gc_thresholds *th,
 		       size_t top, struct gc_report *r);
+
+/* The step of each checked item: GC_AUTO_EPS_SCALE max(1, |theta_i|)
+ * for coordinates (Nocedal & Wright, Numerical Optimization, §8.1: the
+ * centered difference's error eps^2 |J'''| / 6 + u |J| / eps is smallest
+ * near eps = cbrt(3 u |J| / |J'''|), cbrt(u) for a unit-scale cost), and
+ * the block's largest such step for directions. */
+#define GC_UNIT_ROUNDOFF 0x1p-53
+#define GC_AUTO_EPS_SCALE 4.806217383937352e-06   /* cbrt(2^-53) */
+void gradcheck_auto_eps(const double *theta, size_t n_params,
+			const struct gc_block *blocks, size_t nb,
+			double *coord_eps, double *block_eps);
+
+/* The relative error that rounding alone gives (Nocedal & Wright §8.1):
+ * J(theta +- eps) are each off by about u |J| (u = 2^-53), so item t's
+ * numeric value is off by about u |J| / eps[t]. With r[t] that error, the
+ * floor is ||r|| / (||analytic|| + ||numeric||) over each block and over
+ * all items: the relative error of a check whose only error is rounding.
+ * Fills r->noise_floor and r->blocks[b].noise_floor (after
+ * gradcheck_compare); NAN when J is not finite. */
+void gradcheck_noise_floor(double J, const double *eps, const double *analytic,
+			   const double *numeric, const size_t *blk, size_t n,
+			   size_t nb, struct gc_report *r);
 
 /* The first t < n whose analytic[t] and numeric[t] are finite but whose
  * difference overflows the double range (opposite signs near DBL_MAX), or

@@ -225,6 +225,36 @@ START_TEST(thirty_layer_nets_tell_the_textbook_story)
 }
 END_TEST
 
+/* Issue 16's repro: "random" 0.01 on a 10-layer width-32 relu net. The
+ * back-propagated error shrinks by about 0.01 sqrt(32) sqrt(1/2) = 0.04 per
+ * layer (He et al. 2015, eq. 13 read backwards), so gradient_norm falls
+ * geometrically from the last layer to the first; with He it stays flat. */
+START_TEST(gradient_norm_decays_geometrically_with_depth)
+{
+	struct init_spec rnd = { INIT_RANDOM, INIT_NORMAL, INIT_MODE_NONE, 0.01 };
+	struct init_spec he = { INIT_HE, INIT_NORMAL, INIT_MODE_NONE, 0 };
+	struct net a = { .n_layers = 10 }, b = { .n_layers = 10 };
+
+	for (size_t l = 0; l <= 10; l++)
+		a.dims[l] = b.dims[l] = 32;
+	net_run(&a, &rnd, RNG_NUMPY, 3, DIAG_RELU, 256);
+	net_run(&b, &he, RNG_NUMPY, 3, DIAG_RELU, 256);
+	for (size_t l = 1; l < 10; l++) {
+		double qa = a.grad_norm[l - 1] / a.grad_norm[l];
+		double qb = b.grad_norm[l - 1] / b.grad_norm[l];
+
+		ck_assert_msg(qa > 0.01 && qa < 0.1, "random: layer %zu/%zu ratio %g", l, l + 1, qa);
+		ck_assert_msg(qb > 0.5 && qb < 2, "he: layer %zu/%zu ratio %g", l, l + 1, qb);
+	}
+	/* a unit-norm error per sample enters the output layer (relu halves it) */
+	ck_assert_double_eq_tol(a.grad_norm[9], sqrt(0.5), 0.1);
+	ck_assert_int_eq(a.verdict, DIAG_VANISHING);
+	ck_assert_int_eq(b.verdict, DIAG_STABLE);
+	net_free(&a);
+	net_free(&b);
+}
+END_TEST
+
 START_TEST(overflow_stops_propagation_with_nan_and_exploding)
 {
 	struct init_spec s = { INIT_RANDOM, INIT_NORMAL, INIT_MODE_NONE, 1e30 };
@@ -280,6 +310,7 @@ static Suite *diagnose_suite(void)
 			    (int)(sizeof rules / sizeof rules[0]));
 	tcase_add_test(rule, rule_text_names_the_thresholds);
 	tcase_add_loop_test(story, thirty_layer_nets_tell_the_textbook_story, 0, N_STORIES);
+	tcase_add_test(story, gradient_norm_decays_geometrically_with_depth);
 	tcase_add_test(story, overflow_stops_propagation_with_nan_and_exploding);
 	tcase_add_test(story, sigmoid_of_zero_weights_is_a_dead_signal);
 	suite_add_tcase(s, ref);

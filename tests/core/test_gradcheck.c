@@ -66,7 +66,7 @@ static void check_all(const struct mlp *net, const struct mlp_cache *mc,
 	struct gc_block blocks[8];
 	struct gc_mlp ctx;
 	struct gc_source src;
-	struct gc_run run = {eps, 2, 0, NULL, 0};
+	struct gc_run run = {eps, 2, 0, NULL, 0, NULL, NULL};
 	struct gc_thresholds th = {GC_DEFAULT_PASS, GC_DEFAULT_WARN, GC_DEFAULT_FAIL};
 
 	res->nb = make_blocks(net, blocks);
@@ -202,7 +202,8 @@ END_TEST
 
 /* The engine's costs equal the naive loop's (full forward passes) within
  * rounding; numeric gradients then agree within the finite-difference
- * rounding noise, 8 u |J| / eps, plus the representation error of theta+eps. */
+ * rounding noise, 8 u |J| / eps, plus the representation error of theta+eps,
+ * and the relative errors within the noise floor the check reports. */
 START_TEST(engine_matches_the_naive_loop)
 {
 	struct torch_case c;
@@ -210,7 +211,7 @@ START_TEST(engine_matches_the_naive_loop)
 	struct gc_mlp cf, cn;
 	struct gc_source sf, sn;
 	double eps = 1e-5, *nf, *nn, *pf, *pn, *cost_f, *cost_n, *wf, *wn;
-	struct gc_run run = {eps, 1, 0, NULL, 0};
+	struct gc_run run = {eps, 1, 0, NULL, 0, NULL, NULL};
 	size_t n, *coords, *idx;
 	bool *kf, *kn;
 
@@ -247,6 +248,31 @@ START_TEST(engine_matches_the_naive_loop)
 		ck_assert_msg(fabs(nf[i] - nn[i]) <= tol, "case %d coord %zu: %.17g vs %.17g",
 			      _i, i, nf[i], nn[i]);
 		ck_assert(kf[i] == kn[i]);
+	}
+	/* the relative errors against torch's gradient agree within the noise
+	 * floor the check reports (issue 16) */
+	{
+		size_t *blk = calloc(n, sizeof(size_t)), *pos = malloc(n * sizeof(size_t)), w[1];
+		double *steps = malloc(n * sizeof(double)), rf, rn;
+		struct gc_thresholds th = {GC_DEFAULT_PASS, GC_DEFAULT_WARN, GC_DEFAULT_FAIL};
+		struct gc_block_report br;
+		struct gc_report rep = {.blocks = &br, .worst = w};
+
+		for (size_t i = 0; i < n; i++) {
+			pos[i] = i;
+			steps[i] = eps;
+		}
+		gradcheck_compare(c.grad, nn, NULL, blk, pos, n, 1, &th, 1, &rep);
+		rn = rep.relative_error;
+		gradcheck_compare(c.grad, nf, NULL, blk, pos, n, 1, &th, 1, &rep);
+		rf = rep.relative_error;
+		gradcheck_noise_floor(mc->cost, steps, c.grad, nf, blk, n, 1, &rep);
+		ck_assert_msg(fabs(rf - rn) <= rep.noise_floor,
+			      "case %d: engine %.3e, naive loop %.3e, noise floor %.3e",
+			      _i, rf, rn, rep.noise_floor);
+		free(blk);
+		free(pos);
+		free(steps);
 	}
 	/* the costs themselves, through the source interface */
 	for (size_t t = 0; t < 2 * n; t += sf.batch) {
@@ -350,7 +376,7 @@ START_TEST(numeric_values_are_bit_identical_for_any_thread_count)
 	for (size_t i = 0; i < b.n; i++)
 		coords[i] = i;
 	for (size_t t = 0; t < 4; t++) {
-		struct gc_run run = {1e-6, threads[t], 0, NULL, 0};
+		struct gc_run run = {1e-6, threads[t], 0, NULL, 0, NULL, NULL};
 
 		ck_assert_int_eq(gradcheck_coords(&src, &run, coords, b.n, num, kink), GC_OK);
 		ck_assert_int_eq(gradcheck_directions(&src, &run, blocks, nb, g, k, 7, da, dn,
@@ -413,7 +439,7 @@ START_TEST(batched_directions_are_bit_identical_to_dir_cost)
 	size_t nb, k = 40, per[] = {1, 3, 40, 64};
 	double *g, *da, *dn, *ra, *rn;
 	bool *kink, *rk;
-	struct gc_run run = {1e-6, 4, 0, NULL, 0};
+	struct gc_run run = {1e-6, 4, 0, NULL, 0, NULL, NULL};
 
 	bignet_init(&b, _i ? MLP_RELU : MLP_TANH, 7);
 	nb = make_blocks(&b.net, blocks);
@@ -467,7 +493,7 @@ START_TEST(directions_pass_on_correct_gradients_and_fail_on_a_planted_bug)
 	size_t nb, k = 24, blk[24], pos[24], worst[3];
 	double g[2000], da[24], dn[24];
 	bool kink[24];
-	struct gc_run run = {1e-6, 2, 0, NULL, 0};
+	struct gc_run run = {1e-6, 2, 0, NULL, 0, NULL, NULL};
 	struct gc_thresholds th = {GC_DEFAULT_PASS, GC_DEFAULT_WARN, GC_DEFAULT_FAIL};
 	struct gc_report r = {.blocks = br, .worst = worst};
 
@@ -519,7 +545,7 @@ START_TEST(kinks_are_detected_where_a_relu_input_crosses_zero)
 	struct gc_source src;
 	struct gc_block blocks[4];
 	struct gc_block_report br[4];
-	struct gc_run run = {1e-7, 1, 0, NULL, 0};
+	struct gc_run run = {1e-7, 1, 0, NULL, 0, NULL, NULL};
 	struct gc_thresholds th = {GC_DEFAULT_PASS, GC_DEFAULT_WARN, GC_DEFAULT_FAIL};
 	struct gc_report r = {.blocks = br, .worst = worst};
 
@@ -598,7 +624,7 @@ START_TEST(an_expired_deadline_stops_the_engine)
 	size_t *coords;
 	double *num;
 	bool *kink;
-	struct gc_run run = {1e-7, (size_t)_i + 1, 5, fake_clock, 0};
+	struct gc_run run = {1e-7, (size_t)_i + 1, 5, fake_clock, 0, NULL, NULL};
 
 	bignet_init(&b, MLP_TANH, 5);
 	gc_mlp_source(&src, &ctx, &b.net, b.mc, false);
@@ -741,6 +767,47 @@ static const struct {
 	{1.1e-5, GC_SUSPECT}, {1e-3, GC_SUSPECT}, {1.1e-3, GC_FAIL}, {1, GC_FAIL},
 };
 
+/* gradcheck_noise_floor by hand: r_t = u |J| / eps_t over ||a|| + ||n||. */
+START_TEST(noise_floor_by_hand)
+{
+	const double a[4] = {3, 4, 0, 1}, eps[4] = {1e-7, 1e-7, 2e-7, 2e-7};
+	const size_t blk[4] = {0, 0, 1, 1}, pos[4] = {0, 1, 0, 1};
+	struct gc_thresholds th = {GC_DEFAULT_PASS, GC_DEFAULT_WARN, GC_DEFAULT_FAIL};
+	struct gc_block_report br[2];
+	size_t worst[4];
+	struct gc_report r = {.blocks = br, .worst = worst};
+	double u = 0x1p-53, J = -2;
+
+	gradcheck_compare(a, a, NULL, blk, pos, 4, 2, &th, 4, &r);
+	ck_assert(isnan(r.noise_floor) && isnan(br[0].noise_floor));
+	gradcheck_noise_floor(J, eps, a, a, blk, 4, 2, &r);
+	ck_assert_double_eq_tol(br[0].noise_floor, sqrt(2.0) * 2e7 * u / 10, 1e-24);
+	ck_assert_double_eq_tol(br[1].noise_floor, sqrt(2.0) * 1e7 * u / 2, 1e-24);
+	ck_assert_double_eq_tol(r.noise_floor, sqrt(10.0) * 1e7 * u / (2 * sqrt(26.0)), 1e-24);
+	gradcheck_noise_floor(NAN, eps, a, a, blk, 4, 2, &r);
+	ck_assert(isnan(r.noise_floor) && isnan(br[1].noise_floor));
+}
+END_TEST
+
+/* Automatic steps: cbrt(u) max(1, |theta_i|), the block's largest for
+ * directions. */
+START_TEST(auto_steps_by_hand)
+{
+	const double theta[4] = {0.5, -3, 1e-9, 2};
+	const struct gc_block blocks[2] = {{"A", 0, 2, 1}, {"B", 2, 1, 2}};
+	double ce[4], be[2], c = cbrt(0x1p-53);
+
+	ck_assert_double_eq_tol(GC_AUTO_EPS_SCALE, c, 4e-21);
+	gradcheck_auto_eps(theta, 4, blocks, 2, ce, be);
+	ck_assert_double_eq(ce[0], GC_AUTO_EPS_SCALE);
+	ck_assert_double_eq(ce[1], 3 * GC_AUTO_EPS_SCALE);
+	ck_assert_double_eq(ce[2], GC_AUTO_EPS_SCALE);
+	ck_assert_double_eq(ce[3], 2 * GC_AUTO_EPS_SCALE);
+	ck_assert_double_eq(be[0], 3 * GC_AUTO_EPS_SCALE);
+	ck_assert_double_eq(be[1], 2 * GC_AUTO_EPS_SCALE);
+}
+END_TEST
+
 START_TEST(verdict_tiers_include_their_upper_bound)
 {
 	struct gc_thresholds th = {GC_DEFAULT_PASS, GC_DEFAULT_WARN, GC_DEFAULT_FAIL};
@@ -772,6 +839,8 @@ static Suite *suite(void)
 	tcase_add_loop_test(te, an_expired_deadline_stops_the_engine, 0, 3);
 	suite_add_tcase(s, te);
 	tcase_add_test(tm, compare_computes_the_relative_error_by_hand);
+	tcase_add_test(tm, noise_floor_by_hand);
+	tcase_add_test(tm, auto_steps_by_hand);
 	tcase_add_loop_test(tm, compare_relative_error_is_finite_for_huge_gradients,
 			    0, (int)(sizeof(huge) / sizeof(huge[0])));
 	tcase_add_test(tm, compare_relative_error_is_exact_under_power_of_two_scaling);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/gradcheck.h"
 #include "core/mlp.h"
 #include "handlers/handler.h"
 #include "handlers/limits.h"
@@ -116,6 +117,17 @@ static bool has_warning(const cJSON *r, const char *needle)
 		if (strstr(w->valuestring, needle))
 			return true;
 	return false;
+}
+
+static const cJSON *block_named(const cJSON *r, const char *name)
+{
+	const cJSON *b;
+
+	cJSON_ArrayForEach(b, get(r, "blocks"))
+		if (strcmp(str(b, "name"), name) == 0)
+			return b;
+	ck_abort_msg("no block %s", name);
+	return NULL;
 }
 
 /* ---- requests from fixtures ------------------------------------------------ */
@@ -384,7 +396,10 @@ START_TEST(directional_checks_pass_on_correct_and_fail_on_wrong_gradients)
 	ck_assert_uint_eq((size_t)num(r, "n_checked"), 12);
 	ck_assert_uint_eq((size_t)num(r, "evaluations"), 24);
 	ck_assert(has_warning(r, "directions mode"));
-	ck_assert_int_eq(cJSON_GetArraySize(get(get(r, "worst")->child, "index")), 1);
+	/* worst items name directions, not coordinates of a block */
+	ck_assert(num(get(r, "worst")->child, "direction") >= 0);
+	ck_assert(!cJSON_HasObjectItem(get(r, "worst")->child, "index"));
+	ck_assert(!cJSON_HasObjectItem(get(r, "worst")->child, "name"));
 	call_free(&a);
 	g = malloc(c.n_params * sizeof(double));
 	memcpy(g, c.grad, c.n_params * sizeof(double));
@@ -394,7 +409,9 @@ START_TEST(directional_checks_pass_on_correct_and_fail_on_wrong_gradients)
 	call_body(req, &a, NULL);
 	r = ok(&a);
 	ck_assert_str_eq(str(r, "verdict"), "fail");
-	ck_assert_str_eq(str(get(r, "worst")->child, "name"), "b1");
+	/* direction k lies in block k mod 2L: the worst is one of b1's */
+	ck_assert_uint_eq((size_t)num(get(r, "worst")->child, "direction") % (2 * c.L), 1);
+	ck_assert_str_eq(str(block_named(r, "b1"), "verdict"), "fail");
 	call_free(&a);
 	free(g);
 	cJSON_Delete(req);
@@ -559,6 +576,234 @@ START_TEST(warnings_name_l2_dominance_and_unusual_epsilon)
 }
 END_TEST
 
+
+/* ---- integer class labels (issue 16) ------------------------------------------ */
+
+/* Integer labels read as the one-hot rows they stand for: flat, [m, 1]
+ * with samples in rows, [1, m] with samples in columns; the check is the
+ * same to the bit (same cost, errors and gradients). */
+START_TEST(integer_labels_equal_one_hot_targets)
+{
+	struct torch_case c;
+	size_t i = 0, nL;
+	bool rows = _i != 1;
+	struct call hot, lab;
+	cJSON *rh, *rl, *labels;
+
+	for (; torch_case_get(root, i, &c) == 0; i++) {
+		if (c.loss == MLP_CCE && c.dims[c.L] > 2)
+			break;
+		torch_case_free(&c);
+	}
+	ck_assert_msg(c.loss == MLP_CCE, "no categorical case in the fixtures");
+	nL = c.dims[c.L];
+	labels = cJSON_CreateArray();
+	for (size_t s = 0; s < c.m; s++) {
+		size_t best = 0;
+
+		for (size_t r = 1; r < nL; r++)
+			if (c.Y[r * c.m + s] > c.Y[best * c.m + s])
+				best = r;
+		for (size_t r = 0; r < nL; r++)
+			c.Y[r * c.m + s] = r == best;
+		cJSON *v = cJSON_CreateNumber((double)best);
+
+		if (_i == 0) {
+			cJSON_AddItemToArray(labels, v);
+		} else {
+			cJSON *row = cJSON_CreateArray();
+
+			cJSON_AddItemToArray(row, v);
+			cJSON_AddItemToArray(labels, row);
+		}
+	}
+	if (_i == 1) {   /* [1, m]: one row of m labels */
+		cJSON *one = cJSON_CreateArray(), *it;
+
+		while ((it = cJSON_DetachItemFromArray(labels, 0)) != NULL) {
+			cJSON_AddItemToArray(one, cJSON_DetachItemFromArray(it, 0));
+			cJSON_Delete(it);
+		}
+		cJSON_AddItemToArray(labels, one);
+	}
+	rh = model_request(&c, rows, 0);
+	rl = model_request(&c, rows, 0);
+	cJSON_ReplaceItemInObject(rl, "Y", labels);
+	cJSON_AddTrueToObject(rh, "return_gradients");
+	cJSON_AddTrueToObject(rl, "return_gradients");
+	call_body(rh, &hot, NULL);
+	call_body(rl, &lab, NULL);
+	ck_assert_double_eq(num(ok(&lab), "cost"), num(ok(&hot), "cost"));
+	ck_assert_double_eq(num(lab.json, "relative_error"), num(hot.json, "relative_error"));
+	ck_assert_double_eq_tol(num(lab.json, "cost"), c.cost, 1e-12 * fabs(c.cost) + 1e-15);
+	ck_assert(cJSON_Compare(get(lab.json, "gradients"), get(hot.json, "gradients"), true));
+	call_free(&hot);
+	call_free(&lab);
+	cJSON_Delete(rh);
+	cJSON_Delete(rl);
+	torch_case_free(&c);
+}
+END_TEST
+
+/* ---- rounding noise (issue 16) ---------------------------------------------- */
+
+/* SplitMix64 (Steele, Lea & Flood 2014) then Box-Muller: test data only. */
+static uint64_t mix(uint64_t *st)
+{
+	uint64_t z = (*st += 0x9E3779B97F4A7C15ull);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static double uniform01(uint64_t *st)
+{
+	return ((double)(mix(st) >> 11) + 0.5) * 0x1p-53;
+}
+
+static double gauss(uint64_t *st)
+{
+	double r = sqrt(-2.0 * log(uniform01(st)));
+
+	return r * cos(6.283185307179586 * uniform01(st));
+}
+
+static cJSON *gauss_matrix(uint64_t *st, size_t rows, size_t cols, double sd)
+{
+	cJSON *m = cJSON_CreateArray();
+
+	for (size_t i = 0; i < rows; i++) {
+		cJSON *row = cJSON_CreateArray();
+
+		for (size_t j = 0; j < cols; j++)
+			cJSON_AddItemToArray(row, cJSON_CreateNumber(sd > 0 ? sd * gauss(st) : 0.0));
+		cJSON_AddItemToArray(m, row);
+	}
+	return m;
+}
+
+/* The issue's repro: a [784, 64, 10] relu -> softmax network, weights
+ * N(0, 0.05^2), 32 samples (pixels uniform in [0, 1), one-hot labels),
+ * checked against the service's own correct back-propagation. */
+static cJSON *noise_request(const char *eps)
+{
+	cJSON *b = parse("{\"model\": {\"layer_dims\": [784, 64, 10], "
+			 "\"activations\": [\"relu\", \"softmax\"], "
+			 "\"loss\": \"categorical_cross_entropy\"}, \"layout\": \"samples_in_rows\"}");
+	cJSON *p = cJSON_CreateObject(), *X = cJSON_CreateArray(), *Y = cJSON_CreateArray();
+	uint64_t st = 16;
+
+	cJSON_AddItemToObject(p, "W1", gauss_matrix(&st, 64, 784, 0.05));
+	cJSON_AddItemToObject(p, "b1", gauss_matrix(&st, 64, 1, 0));
+	cJSON_AddItemToObject(p, "W2", gauss_matrix(&st, 10, 64, 0.05));
+	cJSON_AddItemToObject(p, "b2", gauss_matrix(&st, 10, 1, 0));
+	cJSON_AddItemToObject(b, "parameters", p);
+	for (size_t s = 0; s < 32; s++) {
+		cJSON *x = cJSON_CreateArray(), *y = cJSON_CreateArray();
+		size_t label = (size_t)(mix(&st) % 10);
+
+		for (size_t j = 0; j < 784; j++)
+			cJSON_AddItemToArray(x, cJSON_CreateNumber(uniform01(&st)));
+		for (size_t k = 0; k < 10; k++)
+			cJSON_AddItemToArray(y, cJSON_CreateNumber(k == label));
+		cJSON_AddItemToArray(X, x);
+		cJSON_AddItemToArray(Y, y);
+	}
+	cJSON_AddItemToObject(b, "X", X);
+	cJSON_AddItemToObject(b, "Y", Y);
+	if (eps)
+		cJSON_AddItemToObject(b, "epsilon", strcmp(eps, "auto") ? cJSON_CreateNumber(atof(eps))
+								      : cJSON_CreateString("auto"));
+	return b;
+}
+
+/* Default epsilon 1e-7: W1's error is above pass only by rounding; the
+ * warning names W1 and says so. */
+START_TEST(rounding_noise_is_named_not_blamed)
+{
+	cJSON *req = noise_request(NULL);
+	const cJSON *w1, *w;
+	struct call a;
+	double e, floor;
+	size_t n_noise = 0;
+
+	call_body(req, &a, NULL);
+	w1 = block_named(ok(&a), "W1");
+	e = num(w1, "relative_error");
+	floor = num(w1, "noise_floor");
+	ck_assert_msg(e > GC_DEFAULT_PASS && e <= GC_DEFAULT_WARN, "W1 error %g", e);
+	ck_assert_str_eq(str(w1, "verdict"), "warn");
+	ck_assert_msg(e <= 10 * floor && e >= floor / 10, "W1 error %g, floor %g", e, floor);
+	ck_assert(num(a.json, "noise_floor") > 0);
+	cJSON_ArrayForEach(w, get(a.json, "warnings"))
+		if (strstr(w->valuestring, "rounding"))
+			n_noise++;
+	ck_assert_uint_ge(n_noise, 1);
+	ck_assert(has_warning(a.json, "W1: relative error"));
+	ck_assert(has_warning(a.json, "rounding noise"));
+	ck_assert(has_warning(a.json, "\"auto\""));
+	call_free(&a);
+	cJSON_Delete(req);
+}
+END_TEST
+
+/* "auto": cbrt(u) max(1, |theta_i|) per coordinate passes every block,
+ * reports "epsilon": "auto" and the range of steps, and warns of nothing. */
+START_TEST(auto_epsilon_passes_the_correct_network)
+{
+	cJSON *req = noise_request("auto");
+	const cJSON *r, *b, *range;
+	struct call a;
+
+	call_body(req, &a, NULL);
+	r = ok(&a);
+	ck_assert_str_eq(str(r, "epsilon"), "auto");
+	range = get(r, "epsilon_range");
+	ck_assert_int_eq(cJSON_GetArraySize(range), 2);
+	/* every |theta_i| < 1 here: one step, cbrt(2^-53) */
+	ck_assert_double_eq_tol(cJSON_GetArrayItem(range, 0)->valuedouble, cbrt(0x1p-53), 1e-20);
+	ck_assert_double_eq_tol(cJSON_GetArrayItem(range, 1)->valuedouble, cbrt(0x1p-53), 1e-20);
+	ck_assert_str_eq(str(r, "verdict"), "pass");
+	cJSON_ArrayForEach(b, get(r, "blocks"))
+		ck_assert_str_eq(str(b, "verdict"), "pass");
+	ck_assert_int_eq(cJSON_GetArraySize(get(r, "warnings")), 0);
+	call_free(&a);
+	cJSON_Delete(req);
+}
+END_TEST
+
+/* A planted bug (dW1 twice the true one) fails, with no noise warning
+ * for the buggy block. */
+START_TEST(a_planted_bug_still_fails_without_a_noise_warning)
+{
+	cJSON *req = noise_request(NULL), *req2, *grads, *dW1;
+	const cJSON *row, *v;
+	struct call a, bug;
+
+	cJSON_AddTrueToObject(req, "return_gradients");
+	cJSON_AddItemToObject(req, "check", parse("{\"sample\": 2000, \"seed\": 5}"));
+	call_body(req, &a, NULL);
+	grads = cJSON_Duplicate(get(ok(&a), "gradients"), true);
+	dW1 = cJSON_GetObjectItemCaseSensitive(grads, "dW1");
+	cJSON_ArrayForEach(row, dW1)
+		cJSON_ArrayForEach(v, row)
+			cJSON_SetNumberValue((cJSON *)v, 2 * v->valuedouble);
+	req2 = cJSON_Duplicate(req, true);
+	cJSON_DeleteItemFromObject(req2, "return_gradients");
+	cJSON_AddItemToObject(req2, "gradients", grads);
+	call_body(req2, &bug, NULL);
+	ck_assert_str_eq(str(block_named(ok(&bug), "W1"), "verdict"), "fail");
+	ck_assert_str_eq(str(bug.json, "verdict"), "fail");
+	/* the sampled b1 may sit at its own noise floor; W1 is not excused */
+	ck_assert(!has_warning(bug.json, "W1: relative error"));
+	call_free(&a);
+	call_free(&bug);
+	cJSON_Delete(req);
+	cJSON_Delete(req2);
+}
+END_TEST
+
 /* ---- refusals ------------------------------------------------------------------ */
 
 #define BASE_MODEL "\"model\": {\"layer_dims\": [2, 3, 1], \"activations\": [\"relu\", \"sigmoid\"], \"loss\": \"binary_cross_entropy\"}"
@@ -574,7 +819,15 @@ struct refusal {
 	size_t max_params, max_evals, max_elements;
 };
 
+#define CCE_NET "\"model\": {\"layer_dims\": [2, 3], \"activations\": [\"softmax\"], \"loss\": \"categorical_cross_entropy\"}, \"parameters\": {\"W1\": [[0.1, 0.2], [-0.3, 0.4], [0.5, 0.6]], \"b1\": [0, 0.1, 0]}"
+#define CCE_X ", \"X\": [[0.1, 0.2], [0.3, -0.1]]"
+
 static const struct refusal refusals[] = {
+	/* integer class labels: out of range or not integers, at their pointer */
+	{"{" CCE_NET CCE_X ", \"Y\": [0, 3]}", 422, "/problems/out-of-range", "/Y/1", 0, 0, 0},
+	{"{" CCE_NET CCE_X ", \"Y\": [[-1], [2]]}", 422, "/problems/out-of-range", "/Y/0/0", 0, 0, 0},
+	{"{" CCE_NET ", \"Y\": [[0, 1.5]], \"layout\": \"samples_in_columns\", \"X\": [[0.1, 0.3], [0.2, -0.1]]}", 422, "/problems/out-of-range", "/Y/0/1", 0, 0, 0},
+	{"{" CCE_NET CCE_X ", \"Y\": [0, 1, 2]}", 422, "/problems/shape-mismatch", "/Y", 0, 0, 0},
 	{"{" BASE ", \"keep_prob\": 0.5}", 422, "/problems/unsupported-combination", "/keep_prob", 0, 0, 0},
 	{"{\"model\": {\"layer_dims\": [2, 3, 1], \"activations\": [\"relu\", \"sigmoid\"], \"loss\": \"binary_cross_entropy\", \"keep_prob\": 0.8}, " BASE_DATA ", " BASE_PARAMS "}",
 	 422, "/problems/unsupported-combination", "/model/keep_prob", 0, 0, 0},
@@ -766,6 +1019,10 @@ static Suite *suite(void)
 	tcase_add_test(tc, vector_source_compares_huge_gradients);
 	tcase_add_test(tc, layouts_give_the_same_check);
 	tcase_add_test(tc, warnings_name_l2_dominance_and_unusual_epsilon);
+	tcase_add_loop_test(tc, integer_labels_equal_one_hot_targets, 0, 3);
+	tcase_add_test(tc, rounding_noise_is_named_not_blamed);
+	tcase_add_test(tc, auto_epsilon_passes_the_correct_network);
+	tcase_add_test(tc, a_planted_bug_still_fails_without_a_noise_warning);
 	suite_add_tcase(s, tc);
 	tcase_add_loop_test(te, refusals_have_status_type_and_pointer, 0,
 			    (int)(sizeof(refusals) / sizeof(refusals[0])));

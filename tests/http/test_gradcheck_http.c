@@ -12,6 +12,7 @@
 
 #include "tests/lib/harness.h"
 #include "tests/lib/http_util.h"
+#include "tests/lib/oracle_server.h"
 #include "tests/lib/suite_run.h"
 
 static const cJSON *get(const cJSON *o, const char *k)
@@ -66,6 +67,102 @@ START_TEST(http_small_check_passes_end_to_end)
 	ck_assert_ptr_nonnull(strstr(r.body, "/vector/numeric_gradient"));
 	gg_response_free(&r);
 	ck_assert_int_eq(gg_server_stop(&s), 0);
+}
+END_TEST
+
+/* Integer labels for a softmax output, "epsilon": "auto" and directions:
+ * the v1.1 fields over HTTP (and recorded for the OpenAPI validation). */
+static const char labels_auto[] =
+	"{\"model\": {\"layer_dims\": [2, 4, 3], \"activations\": [\"tanh\", \"softmax\"],"
+	" \"loss\": \"categorical_cross_entropy\"},"
+	" \"X\": [[0.5, -1.0], [1.5, 0.25], [-0.3, 0.8]], \"Y\": [2, 0, 1],"
+	" \"parameters\": {\"W1\": [[0.1, 0.2], [-0.3, 0.4], [0.5, 0.6], [0.7, -0.2]],"
+	" \"b1\": [0, 0.1, 0, 0], \"W2\": [[0.2, -0.1, 0.3, 1.5], [0.1, 0.1, -0.4, 0], [0, 0.3, 0.2, -0.6]],"
+	" \"b2\": [0.05, 0, -0.05]}, \"epsilon\": \"auto\"";
+
+START_TEST(http_labels_auto_epsilon_and_directions)
+{
+	struct gg_server s;
+	struct gg_response r;
+	char body[1024];
+	const cJSON *w;
+	cJSON *j;
+
+	http_start(&s, NULL);
+	snprintf(body, sizeof(body), "%s}", labels_auto);
+	ck_assert_int_eq(gg_post_json(&s, "/gradcheck", body, &r), 0);
+	ck_assert_msg(r.status == 200, "status %ld: %s", r.status, r.body);
+	j = gg_response_json(&r);
+	ck_assert_str_eq(get(j, "verdict")->valuestring, "pass");
+	ck_assert_str_eq(get(j, "epsilon")->valuestring, "auto");
+	/* the largest |theta_i| is 1.5: steps from cbrt(u) to 1.5 cbrt(u) */
+	ck_assert_double_eq_tol(cJSON_GetArrayItem(get(j, "epsilon_range"), 1)->valuedouble,
+				1.5 * 4.806217383937352e-06, 1e-18);
+	ck_assert(cJSON_IsNumber(get(j, "noise_floor")));
+	ck_assert(cJSON_IsNumber(get(get(j, "blocks")->child, "noise_floor")));
+	cJSON_Delete(j);
+	gg_response_free(&r);
+	snprintf(body, sizeof(body), "%s, \"check\": {\"directions\": 8, \"seed\": 2}}",
+		 labels_auto);
+	ck_assert_int_eq(gg_post_json(&s, "/gradcheck", body, &r), 0);
+	ck_assert_msg(r.status == 200, "status %ld: %s", r.status, r.body);
+	j = gg_response_json(&r);
+	cJSON_ArrayForEach(w, get(j, "worst")) {
+		ck_assert(cJSON_IsNumber(get(w, "direction")));
+		ck_assert(!cJSON_HasObjectItem(w, "index"));
+	}
+	cJSON_Delete(j);
+	gg_response_free(&r);
+	ck_assert_int_eq(gg_server_stop(&s), 0);
+}
+END_TEST
+
+/* "epsilon": "auto" through an oracle: per-coordinate steps reach the
+ * client as [i, delta] perturbations, per-block steps as points; the cost
+ * is known, so the noise floors are numbers. */
+START_TEST(http_oracle_auto_epsilon)
+{
+	static const char *const checks[] = {"", ", \"check\": {\"directions\": 4, \"seed\": 1}"};
+	struct oracle_server *os;
+	struct gg_server s;
+	struct gg_response r;
+	unsigned port;
+	double t[12], g[12];
+	char body[2048];
+	size_t len;
+	cJSON *j;
+
+	for (int i = 0; i < 12; i++)
+		t[i] = 0.3 * (double)(i % 5) - 0.4 + (i == 7 ? 2.5 : 0);
+	oracle_test_grad(t, 12, g);
+	ck_assert_int_eq(oracle_server_start(&os, &port), 0);
+	http_start(&s, NULL);
+	for (size_t c = 0; c < 2; c++) {
+		len = (size_t)snprintf(body, sizeof(body),
+				       "{\"oracle\": {\"url\": \"http://127.0.0.1:%u/ok\"}, "
+				       "\"epsilon\": \"auto\"%s, \"theta\": [", port, checks[c]);
+		for (int i = 0; i < 12; i++)
+			len += (size_t)snprintf(body + len, sizeof(body) - len, "%s%.17g",
+						i ? ", " : "", t[i]);
+		len += (size_t)snprintf(body + len, sizeof(body) - len, "], \"gradient\": [");
+		for (int i = 0; i < 12; i++)
+			len += (size_t)snprintf(body + len, sizeof(body) - len, "%s%.17g",
+						i ? ", " : "", g[i]);
+		snprintf(body + len, sizeof(body) - len, "]}");
+		ck_assert_int_eq(gg_post_json(&s, "/gradcheck", body, &r), 0);
+		ck_assert_msg(r.status == 200, "status %ld: %s", r.status, r.body);
+		j = gg_response_json(&r);
+		ck_assert_str_eq(get(j, "verdict")->valuestring, "pass");
+		ck_assert_str_eq(get(j, "epsilon")->valuestring, "auto");
+		/* theta[7] = 0.3 * 2 - 0.4 + 2.5 = 2.7: the largest step is 2.7 cbrt(u) */
+		ck_assert_double_eq_tol(cJSON_GetArrayItem(get(j, "epsilon_range"), 1)->valuedouble,
+					2.7 * 4.806217383937352e-06, 1e-18);
+		ck_assert(cJSON_IsNumber(get(j, "noise_floor")));
+		cJSON_Delete(j);
+		gg_response_free(&r);
+	}
+	ck_assert_int_eq(gg_server_stop(&s), 0);
+	oracle_server_stop(os);
 }
 END_TEST
 
@@ -181,6 +278,8 @@ static Suite *suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, http_small_check_passes_end_to_end);
+	tcase_add_test(tc, http_labels_auto_epsilon_and_directions);
+	tcase_add_test(tc, http_oracle_auto_epsilon);
 	tcase_add_test(tc, http_healthz_answers_while_a_long_check_runs);
 	suite_add_tcase(s, tc);
 	return s;
