@@ -112,19 +112,17 @@ def self_test(doc):
                     '"layers": []}'}
     bad = dict(good, body='{"seed": 1}')
     seen = classify(doc, [good, bad])
-    return seen.get(("/init", "method=zeros"), [0, []])[0] == 1 and \
+    ok = seen.get(("/init", "method=zeros"), [0, []])[0] == 1 and \
         len(seen[("/init", "method=zeros")][1]) > 0
+    if not ok:
+        print("FAIL: check_shapes self-test")
+    return ok
 
 
 def main(argv):
-    if len(argv) < 2:
-        print(__doc__)
-        return 2
-    doc = vo.load(argv[2] if len(argv) > 2 else vo.DEFAULT_DOC)
-    if not self_test(doc):
-        print("FAIL: check_shapes self-test")
-        print("0 passed, 1 failed")
-        return 1
+    doc, status = vo.load_for(argv, __doc__, self_test)
+    if doc is None:
+        return status
     records = []
     for name in sorted(glob.glob(os.path.join(argv[1], "*.jsonl"))):
         with open(name, "rb") as f:

@@ -65,7 +65,11 @@ def sequential_model(module):
 
 
 def _one_hot(Y, classes):
+    """One-hot rows from integer class labels (m, [m, 1] or [1, m]); other
+    targets as float64."""
     Y = np.asarray(Y)
+    if Y.dtype.kind in "iu" and Y.ndim == 2 and 1 in Y.shape and classes > 1:
+        Y = Y.ravel()
     if Y.ndim == 1 and Y.dtype.kind in "iu":
         out = np.zeros((Y.shape[0], classes))
         out[np.arange(Y.shape[0]), Y] = 1.0

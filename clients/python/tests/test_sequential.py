@@ -40,6 +40,13 @@ class CheckSequential(unittest.TestCase):
         np.testing.assert_allclose(r.gradients["db2"].ravel(), params[3].grad.numpy(),
                                    rtol=1e-10, atol=1e-14)
 
+    def test_integer_labels_in_a_column_are_one_hot_encoded(self):
+        net = nn.Sequential(nn.Linear(4, 3), nn.Softmax(dim=1))
+        y = torch.randint(0, 3, (8, 1))
+        r = gradguard.check_sequential(net, self.X, y, loss="cce", client=client())
+        self.assertEqual(r.verdict, "pass")
+        self.assertEqual(r.n_parameters, 15)
+
     def test_every_supported_activation_maps(self):
         net = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 5),
                             nn.LeakyReLU(0.01), nn.Linear(5, 4), nn.Identity(),
