@@ -131,6 +131,8 @@ def encode_npz(fields, compress=False):
     rest = {}
     query = []
     for k, v in fields.items():
+        if k == "check" and v == "all":
+            continue    # the default; the query form of check is JSON
         if k in ARRAY_MAPS and isinstance(v, dict):
             for name, a in v.items():
                 members[name] = a
