@@ -122,3 +122,4 @@ include mk/ui.mk
 include mk/schema.mk
 include mk/examples.mk
 include mk/robust.mk
+include mk/python.mk

@@ -1,4 +1,5 @@
-# Responses validated against the OpenAPI document, included by the
+# Responses validated against the OpenAPI document (and docs/API.md kept
+# in step with it by tests/schema/check_docs.py), included by the
 # Makefile. In the plain build (SANITIZE empty) `make check` runs the test
 # binaries with RECORD=1: tests/lib/harness.c records every response the
 # integration tests receive under $(BUILD)/responses/, then

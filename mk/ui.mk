@@ -1,11 +1,11 @@
 # The browser playground (ui/, served at GET /ui/), included by the Makefile.
-#   ui/index.html, ui/app.js, ui/style.css are embedded into the library as
+#   ui/index.html, ui/app.js, ui/style.css, ui/icon.svg are embedded into the library as
 #   generated C arrays ($(BUILD)/gen/ui_assets.c, like schemas/openapi.json).
 #   make test-ui   browser tests (tests/ui/run: Debian chromium +
 #                  playwright-core); screenshots in $(BUILD)/ui-artifacts/.
 #                  Not part of `make test`.
 
-UI_FILES := ui/index.html ui/app.js ui/style.css
+UI_FILES := ui/index.html ui/app.js ui/style.css ui/icon.svg
 UI_GEN   := $(BUILD)/gen/ui_assets.c
 UI_OBJ   := $(BUILD)/obj/gen/ui_assets.o
 

@@ -56,6 +56,7 @@ static const struct route table[] = {
 	{"GET", "/ui/", handle_ui_index, ROUTE_PUBLIC},
 	{"GET", "/ui/app.js", handle_ui_app_js, ROUTE_PUBLIC},
 	{"GET", "/ui/style.css", handle_ui_style_css, ROUTE_PUBLIC},
+	{"GET", "/ui/icon.svg", handle_ui_icon_svg, ROUTE_PUBLIC},
 	{"POST", "/normalize", handle_normalize,
 	 ROUTE_OFFLOAD | ROUTE_JSON | ROUTE_LIGHT_SMALL},
 	{"GET", "/sessions/{id}", handle_session_get,

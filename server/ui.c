@@ -1,4 +1,4 @@
-/* GET /ui/ and its two assets from the embedded copies; see ui.h. */
+/* GET /ui/ and its assets from the embedded copies; see ui.h. */
 #include "ui.h"
 
 #include <stdio.h>
@@ -43,6 +43,13 @@ void handle_ui_style_css(struct hctx *ctx, const cJSON *body,
 	(void)ctx;
 	(void)body;
 	ui_serve(res, ui_style_css, ui_style_css_len, "text/css; charset=utf-8");
+}
+
+void handle_ui_icon_svg(struct hctx *ctx, const cJSON *body, struct hres *res)
+{
+	(void)ctx;
+	(void)body;
+	ui_serve(res, ui_icon_svg, ui_icon_svg_len, "image/svg+xml");
 }
 
 void handle_ui_redirect(struct hctx *ctx, const cJSON *body, struct hres *res)

@@ -214,10 +214,12 @@
   }
 
   function scatter(box, pts, xlab, ylab, label) {
+    const w = chartWidth(box), h = plotHeight(w);
     const xs = extent(pts.map((p) => p[0])), ys = extent(pts.map((p) => p[1]));
-    const x = lin(xs[0], xs[1], M.l, W - M.r), y = lin(ys[0], ys[1], H - M.b, M.t);
-    const s = svgRoot(label);
-    axes(s, x, y, niceTicks(xs[0], xs[1], 5), niceTicks(ys[0], ys[1], 5), xlab, ylab);
+    const x = lin(xs[0], xs[1], M.l, w - M.r), y = lin(ys[0], ys[1], h - M.b, M.t);
+    const s = svgRoot(label, w, h);
+    axes(s, x, y, niceTicks(xs[0], xs[1], w < 340 ? 4 : 5), niceTicks(ys[0], ys[1], 5),
+      xlab, ylab, { w, h });
     const g = sv('g', { class: 'points' });
     for (const p of pts)
       if (isFinite(p[0]) && isFinite(p[1]))
@@ -255,11 +257,15 @@
     return out;
   }
 
-  /* Wide charts use the box's width in CSS pixels as their viewBox width,
-   * so their text keeps its size on a phone; redrawn when that changes. */
+  /* Every chart uses its box's width in CSS pixels as its viewBox width,
+   * so its text keeps its size on a phone and on a desktop; charts are
+   * redrawn when the window's width changes. */
   const redraw = {};
   function chartWidth(box) {
-    return Math.round(Math.max(300, Math.min(box.clientWidth || 640, 860)));
+    return Math.round(Math.max(240, Math.min(box.clientWidth || 640, 860)));
+  }
+  function plotHeight(w) {
+    return Math.round(Math.max(240, Math.min(w * 0.78, 340)));
   }
   let resizeTimer = 0, lastWidth = window.innerWidth;
   window.addEventListener('resize', () => {
@@ -376,7 +382,8 @@
   function contourPlot(box, X, y, fit, label, names) {
     const pts = fit.path.concat([fit.ws]);
     let xs = extent(pts.map((p) => p[0]), 0.25), ys = extent(pts.map((p) => p[1]), 0.25);
-    const x = lin(xs[0], xs[1], M.l, W - M.r), yy = lin(ys[0], ys[1], H - M.b, M.t);
+    const w = chartWidth(box), h = plotHeight(w);
+    const x = lin(xs[0], xs[1], M.l, w - M.r), yy = lin(ys[0], ys[1], h - M.b, M.t);
     const N = 70, gx = [], gy = [], f = [];
     for (let i = 0; i < N; i++) gx.push(xs[0] + (xs[1] - xs[0]) * i / (N - 1));
     for (let j = 0; j < N; j++) gy.push(ys[0] + (ys[1] - ys[0]) * j / (N - 1));
@@ -387,9 +394,9 @@
     }
     const span = fit.J0 - fit.Js, levels = [];
     for (let k = 0; k < 12; k++) levels.push(fit.Js + span * 1.6 * Math.pow(0.45, k));
-    const s = svgRoot(label);
-    axes(s, x, yy, niceTicks(xs[0], xs[1], 4), niceTicks(ys[0], ys[1], 5),
-      names[0], names[1]);
+    const s = svgRoot(label, w, h);
+    axes(s, x, yy, niceTicks(xs[0], xs[1], w < 340 ? 3 : 4), niceTicks(ys[0], ys[1], 5),
+      names[0], names[1], { w, h });
     const cg = sv('g', { class: 'contours' });
     contourPaths(f, gx, gy, levels, x, yy).forEach((d, k) =>
       cg.append(sv('path', { class: `contour c${k % 4}`, d })));
@@ -405,12 +412,16 @@
   }
 
   async function runNormalize() {
+    delete redraw.norm;
     const rows = parseCsv($('norm-csv').value);
     const nf = rows[0].length - 1;
     const X = rows.map((r) => r.slice(0, nf));
     const yRaw = rows.map((r) => r[nf]);
-    const resp = await api('POST', '/normalize',
-      { op: 'fit_transform', data: X, report: true });
+    /* fit stores the statistics under a generated id (an anonymous session
+     * that expires by itself), transform applies them unchanged */
+    const resp = await api('POST', '/normalize', { op: 'fit', data: X, report: true });
+    const tr = await api('POST', '/normalize',
+      { op: 'transform', session: resp.session, data: X });
     const sess = await api('GET', '/sessions/' + encodeURIComponent(resp.session));
 
     const tb = $('norm-stats').tBodies[0];
@@ -444,13 +455,17 @@
      * their intercept is mean(y) and J is minimized over it by centring y. */
     const ym = yRaw.reduce((s, v) => s + v, 0) / yRaw.length;
     const yc = yRaw.map((v) => v - ym);
-    const Z = resp.data;
-    scatter($(ids[0]), X, 'x1', 'x2', 'Scatter of the raw features');
-    scatter($(ids[1]), Z, 'z1', 'z2', 'Scatter of the normalized features');
+    const Z = tr.data;
     const tol = 1e-6;
     const before = lsq(X, yRaw, tol), after = lsq(Z, yc, tol);
-    contourPlot($(ids[2]), X, yRaw, before, 'Contours of J(w), raw features', ['w1', 'w2']);
-    contourPlot($(ids[3]), Z, yc, after, 'Contours of J(w), normalized features', ['w1', 'w2']);
+    $('norm-out').hidden = false;
+    redraw.norm = () => {
+      scatter($(ids[0]), X, 'x1', 'x2', 'Scatter of the raw features');
+      scatter($(ids[1]), Z, 'z1', 'z2', 'Scatter of the normalized features');
+      contourPlot($(ids[2]), X, yRaw, before, 'Contours of J(w), raw features', ['w1', 'w2']);
+      contourPlot($(ids[3]), Z, yc, after, 'Contours of J(w), normalized features', ['w1', 'w2']);
+    };
+    redraw.norm();
     $('norm-cap-before').textContent = `Raw: cond ${fmt(before.cond)}, ` +
       `\u03b1 = 1/\u03bbmax = ${fmt(before.alpha)}; ${fmtInt(before.iters)} iterations` +
       (before.iters > before.path.length - 1 ? ` (first ${before.path.length - 1} drawn)` : '');
@@ -475,6 +490,7 @@
   const ratio = (v) => (v === null ? 'undefined (0/0 or not finite)' : fmt(v));
 
   async function runInit() {
+    delete redraw.init;
     const depth = intField('init-depth', 1, 50), width = intField('init-width', 1, 64);
     const batch = intField('init-batch', 1, 512), seed = intField('init-seed', 0, 2 ** 32 - 1);
     const activation = $('init-activation').value, scale = numField('init-scale');
@@ -607,6 +623,7 @@
   }
 
   async function runGradcheck() {
+    delete redraw.gc;
     const layer = Number($('gc-layer').value), kind = $('gc-kind').value;
     const seed = intField('gc-seed', 0, 2 ** 32 - 1), l2 = numField('gc-l2');
     const base = demoProblem(seed, l2);
@@ -713,6 +730,12 @@
     wire('init-form', 'init-run', 'init-error', 'init-out', runInit);
     wire('gc-form', 'gc-run', 'gc-error', 'gc-out', runGradcheck);
     document.documentElement.classList.add('ready');
+    /* First load: each panel drawn from a real answer to its defaults. */
+    Promise.all([
+      busy($('norm-run'), $('norm-error'), $('norm-out'), runNormalize),
+      busy($('init-run'), $('init-error'), $('init-out'), runInit),
+      busy($('gc-run'), $('gc-error'), $('gc-out'), runGradcheck),
+    ]).then(() => document.documentElement.classList.add('drawn'));
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);

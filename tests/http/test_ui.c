@@ -33,6 +33,7 @@ static const struct {
 	{"/ui/", "ui/index.html", "text/html; charset=utf-8"},
 	{"/ui/app.js", "ui/app.js", "text/javascript; charset=utf-8"},
 	{"/ui/style.css", "ui/style.css", "text/css; charset=utf-8"},
+	{"/ui/icon.svg", "ui/icon.svg", "image/svg+xml"},
 };
 
 /* The whole file, NUL-terminated; NULL if unreadable. */

@@ -48,6 +48,21 @@ def load(path):
         return json.loads(f.read().decode("utf-8"))
 
 
+def load_for(argv, usage, self_test):
+    """(document, None) for a recording validator's main(argv) (argv[1]: the
+    recordings, argv[2]: an optional document), or (None, exit status):
+    2 with the usage printed when argv is short, 1 when self_test(doc),
+    the validator's check of itself, fails."""
+    if len(argv) < 2:
+        print(usage)
+        return None, 2
+    doc = load(argv[2] if len(argv) > 2 else DEFAULT_DOC)
+    if not self_test(doc):
+        print("0 passed, 1 failed")
+        return None, 1
+    return doc, None
+
+
 def unescape(token):
     return token.replace("~1", "/").replace("~0", "~")
 

@@ -146,13 +146,9 @@ def self_test(doc):
 
 
 def main(argv):
-    if len(argv) < 2:
-        print(__doc__)
-        return 2
-    doc = vo.load(argv[2] if len(argv) > 2 else vo.DEFAULT_DOC)
-    if not self_test(doc):
-        print("0 passed, 1 failed")
-        return 1
+    doc, status = vo.load_for(argv, __doc__, self_test)
+    if doc is None:
+        return status
     files = sorted(glob.glob(os.path.join(argv[1], "*.jsonl")))
     passed = failed = skipped = 0
     seen = collections.Counter()

@@ -1,7 +1,10 @@
 // Browser tests of /ui/ (run by tests/ui/run, which starts the daemon and
-// sets GG_BASE). Each panel is driven through the page against the real API
-// and its SVG checked against the responses. Prints "N passed, N failed";
-// exits 1 on any failure. Screenshots go to $GG_ARTIFACTS.
+// sets GG_BASE). The page draws every panel from its defaults on load; each
+// panel is then driven through the page against the real API and its SVG
+// checked against the responses; charts follow their boxes' width (resize,
+// 375 px). No console error and no 4xx other than the ones a test provokes.
+// Prints "N passed, N failed"; exits 1 on any failure. Screenshots go to
+// $GG_ARTIFACTS.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +34,8 @@ const ctx = await chromium.launchPersistentContext(profile, {
 
 let page = null;
 const pageErrors = [];
+const notFound = [];      // every 404 any page met (the favicon among them)
+let apiCalls = [];        // the current page's API answers: "METHOD /path STATUS"
 
 async function freshPage(viewport) {
   if (page) await page.close();
@@ -38,6 +43,14 @@ async function freshPage(viewport) {
   page.setDefaultTimeout(TIMEOUT);
   await page.setViewportSize(viewport || { width: 1280, height: 900 });
   page.on('pageerror', (e) => pageErrors.push(String(e)));
+  apiCalls = [];
+  page.on('response', (r) => {
+    const u = new URL(r.url());
+    if (r.status() === 404) notFound.push(u.pathname);
+    if (!u.pathname.startsWith('/ui/'))
+      apiCalls.push(`${r.request().method()} ${u.pathname} ${r.status()}`);
+  });
+  page.on('requestfailed', (r) => pageErrors.push(`request failed: ${r.url()}`));
   page.on('console', (m) => {
     // 4xx answers the tests provoke are logged as "Failed to load resource"
     if (m.type() === 'error' && !/Failed to load resource/.test(m.text()))
@@ -45,7 +58,8 @@ async function freshPage(viewport) {
   });
   const r = await page.goto(BASE + '/ui/');
   assert.equal(r.status(), 200);
-  await page.waitForFunction(() => document.documentElement.classList.contains('ready'));
+  // ready: wired; drawn: the first-load answers are all drawn (or shown)
+  await page.waitForFunction(() => document.documentElement.classList.contains('drawn'));
   return page;
 }
 
@@ -57,11 +71,13 @@ async function post(path, body) {
 }
 
 async function runNormalize() {
+  await page.evaluate(() => { document.getElementById('norm-contour-after').replaceChildren(); });
   await page.click('#norm-run');
   await page.waitForSelector('#norm-out:not([hidden]) #norm-contour-after path.gd-path');
 }
 
 async function runInit() {
+  await page.evaluate(() => { document.getElementById('init-plot').replaceChildren(); });
   await page.click('#init-run');
   await page.waitForSelector('#init-out:not([hidden]) #init-plot g.series');
 }
@@ -91,6 +107,92 @@ test('GET /ui/ serves the page with a CSP, and /ui redirects to it', async () =>
   assert.equal(red.headers.get('location'), '/ui/');
   await freshPage();
   assert.equal(await page.title(), 'gradguard playground');
+});
+
+const initBody = (method, o = {}) => Object.assign({ layer_dims: Array((o.depth || 10) + 1).fill(32),
+  method, seed: 1, diagnose: { activation: 'relu', batch: 64 } },
+method === 'random' ? { scale: 0.01 } : {});
+
+test('first load: all three panels drawn from real answers, without a click', async () => {
+  await freshPage();
+  for (const call of ['POST /normalize 200', 'GET /sessions/', 'POST /init 200',
+    'POST /gradcheck 200'])
+    assert.ok(apiCalls.some((c) => c.startsWith(call)), `${call} in ${apiCalls}`);
+  assert.equal(apiCalls.filter((c) => c === 'POST /init 200').length, 2);
+  assert.equal(apiCalls.filter((c) => c === 'POST /gradcheck 200').length, 2);
+  assert.ok(apiCalls.every((c) => / 200$/.test(c)), `all 200: ${apiCalls}`);
+  for (const id of ['#norm-out', '#init-out', '#gc-out'])
+    assert.ok(await page.isVisible(id), `${id} shown`);
+  assert.equal(await page.locator('#norm-scatter-before circle.pt').count(), 200);
+  assert.equal(await page.locator('#norm-scatter-after circle.pt').count(), 200);
+  assert.ok(await page.locator('#norm-contour-after path.contour').count() >= 5);
+  const session = await page.textContent('#norm-session');
+  assert.equal((await fetch(`${BASE}/sessions/${session}`)).status, 200);
+  // the init plot holds exactly what /init answers for the defaults
+  const he = (await post('/init', initBody('he'))).json.diagnosis;
+  const act = await page.$$eval('#init-plot g.series[data-series="he-act"] [data-value]',
+    (p) => p.map((e) => Number(e.getAttribute('data-value'))));
+  assert.deepEqual(act, he.activation_std);
+  // the default gradient check plants dW2 x 2: W2 fails, the rest passes
+  const v = await page.$$eval('#gc-plot rect.bar', (r) => r.map((x) =>
+    `${x.getAttribute('data-block')}:${x.getAttribute('data-verdict')}`));
+  assert.deepEqual(v, ['W1:pass', 'b1:pass', 'W2:fail', 'b2:pass']);
+});
+
+test('the page links an SVG icon that is served (no 404)', async () => {
+  await freshPage();
+  const href = await page.$eval('link[rel="icon"]', (l) => l.href);
+  const r = await fetch(href);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('content-type'), 'image/svg+xml');
+  assert.match(await r.text(), /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.deepEqual(notFound, []);
+});
+
+// Each chart's viewBox width against its box's width in CSS pixels (1:1
+// means text is drawn at its CSS size), and the rendered scale.
+async function chartFit() {
+  return page.$$eval('svg.chart', (svgs) => svgs.map((s) => ({
+    id: s.parentElement.id,
+    vb: s.viewBox.baseVal.width,
+    box: s.parentElement.clientWidth,
+    scale: s.getBoundingClientRect().width / s.viewBox.baseVal.width,
+    font: Math.min(...[...s.querySelectorAll('.axis text')].map((t) =>
+      parseFloat(getComputedStyle(t).fontSize))),
+  })));
+}
+
+test('charts are redrawn to their boxes\' width when the window is resized', async () => {
+  await freshPage({ width: 1280, height: 900 });
+  const wide = await chartFit();
+  assert.equal(wide.length, 6, wide.map((c) => c.id).join());
+  for (const c of wide) assert.ok(Math.abs(c.vb - Math.min(c.box, 860)) <= 1, JSON.stringify(c));
+  await page.setViewportSize({ width: 375, height: 812 });
+  await page.waitForFunction(() => [...document.querySelectorAll('svg.chart')].every((s) =>
+    Math.abs(s.viewBox.baseVal.width - s.parentElement.clientWidth) <= 1));
+  const narrow = await chartFit();
+  for (const c of narrow) {
+    const before = wide.find((w) => w.id === c.id);
+    assert.ok(c.vb < before.vb, `${c.id} redrawn narrower: ${before.vb} -> ${c.vb}`);
+  }
+  // and back: wider again
+  await page.setViewportSize({ width: 1024, height: 800 });
+  await page.waitForFunction(() => [...document.querySelectorAll('svg.chart')].every((s) =>
+    Math.abs(s.viewBox.baseVal.width - Math.min(s.parentElement.clientWidth, 860)) <= 1));
+});
+
+test('at 375 px every panel fits and chart text keeps its size', async () => {
+  await freshPage({ width: 375, height: 812 });
+  const panels = await page.$$eval('.panel', (ps) => ps.map((p) => p.getBoundingClientRect().right));
+  for (const r of panels) assert.ok(r <= 375, `panel right edge ${r}`);
+  const fit = await chartFit();
+  assert.equal(fit.length, 6);
+  for (const c of fit) {
+    assert.ok(c.scale > 0.97 && c.scale < 1.03, `${c.id} drawn at scale ${c.scale}`);
+    assert.ok(c.font * c.scale >= 10.5, `${c.id} text ${c.font * c.scale} px`);
+  }
+  const sw = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(sw <= 375, `page is ${sw} px wide`);
 });
 
 test('normalize: scatter, contours and GD paths from the real response', async () => {
@@ -132,7 +234,7 @@ test('normalize: a CSV with a non-number shows the API\'s problem', async () => 
   await page.click('#norm-run');
   await page.waitForSelector('#norm-error:not([hidden])');
   const text = await page.textContent('#norm-error');
-  const ref = await post('/normalize', { op: 'fit_transform',
+  const ref = await post('/normalize', { op: 'fit',
     data: [[1, 2], [4, 'abc'], [7, 8]], report: true });
   assert.equal(ref.status, 422);
   assert.ok(text.includes(ref.json.detail), `shows "${ref.json.detail}": ${text}`);
@@ -149,11 +251,8 @@ test('initialize: two methods plotted on a log scale from /init', async () => {
   })));
   assert.deepEqual(series.map((s) => s.name),
     ['he-act', 'he-grad', 'random-act', 'random-grad']);
-  const body = (method) => Object.assign({ layer_dims: Array(11).fill(32), method,
-    seed: 1, diagnose: { activation: 'relu', batch: 64 } },
-  method === 'random' ? { scale: 0.01 } : {});
-  const he = (await post('/init', body('he'))).json.diagnosis;
-  const rnd = (await post('/init', body('random'))).json.diagnosis;
+  const he = (await post('/init', initBody('he'))).json.diagnosis;
+  const rnd = (await post('/init', initBody('random'))).json.diagnosis;
   assert.deepEqual(series[0].v, he.activation_std);
   assert.deepEqual(series[1].v, he.gradient_norm);
   assert.deepEqual(series[2].v, rnd.activation_std);
@@ -269,8 +368,9 @@ test('screenshots at 375 px and on a desktop, no horizontal overflow', async () 
   await page.locator('#normalize').screenshot({ path: join(ART, 'mobile-375-error.png') });
 });
 
-test('no script errors or CSP violations in the console', async () => {
+test('no script errors, CSP violations or 404s in the whole run', async () => {
   assert.deepEqual(pageErrors, []);
+  assert.deepEqual(notFound, []);
 });
 
 let passed = 0, failed = 0;
