@@ -30,6 +30,8 @@ OPENAPI = os.path.join(ROOT, "schemas", "openapi.json")
 PENDING = {"ttl", "expires_at", "noise_floor", "epsilon_range", "direction"}
 TABLE_HEADS = ("field", "member", "message member")
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# names with dots too (a member or query parameter like request.json)
+DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)+")
 
 
 def schema_fields(doc):
@@ -55,11 +57,12 @@ def schema_fields(doc):
 def code_identifiers(text):
     """Identifiers inside code: fenced blocks and `spans`."""
     names = set()
-    for block in re.findall(r"```.*?\n(.*?)```", text, re.S):
-        names.update(IDENT.findall(block))
     rest = re.sub(r"```.*?```", "", text, flags=re.S)
-    for span in re.findall(r"`([^`]+)`", rest):   # spans may wrap lines
-        names.update(IDENT.findall(span))
+    code = re.findall(r"```.*?\n(.*?)```", text, re.S) + \
+        re.findall(r"`([^`]+)`", rest)   # spans may wrap lines
+    for part in code:
+        names.update(IDENT.findall(part))
+        names.update(DOTTED.findall(part))
     return names
 
 
