@@ -15,7 +15,8 @@
 TSAN_BUILD   ?= build/tsan
 TSAN_TESTS   ?= tests/handlers/test_workers tests/handlers/test_store \
 	tests/core/test_gradcheck
-TSAN_HTTP    ?= tests/http/test_normalize_http tests/http/test_slow_clients
+TSAN_HTTP    ?= tests/http/test_normalize_http tests/http/test_slow_clients \
+	tests/http/test_memory_budget
 TSAN_RUNOPTS ?= halt_on_error=1 second_deadlock_stack=1
 
 VALGRIND       ?= valgrind
