@@ -389,6 +389,15 @@ static int64_t reply_int(const redisReply *r)
 	return 0;
 }
 
+/* An error reply (a script error, OOM, READONLY, ...): logged with
+ * Redis's message. */
+static void reply_fault(struct store_redis *q, const redisReply *r)
+{
+	if (r && r->type == REDIS_REPLY_ERROR)
+		store_fault(&q->base, "%.100s:%d: %.*s", q->host, q->port,
+			    r->len < 150 ? (int)r->len : 150, r->str);
+}
+
 /* An operation on one connection; arg is its own struct. */
 typedef enum store_status (*conn_fn)(struct store_redis *q, struct conn *c,
 				     void *arg);
@@ -420,11 +429,12 @@ static enum store_status with_conn(struct store_redis *q, bool retry,
 		}
 		rc = fn(q, c, arg);
 		if (!c->ctx->err) {
-			if (rc == STORE_UNAVAILABLE)
+			/* an error reply is logged with its message above */
+			if (rc == STORE_UNAVAILABLE && !store_faulted(&q->base))
 				store_fault(&q->base, "%.100s:%d: an "
 					    "unexpected reply", q->host,
 					    q->port);
-			else
+			else if (rc != STORE_UNAVAILABLE)
 				store_recovered(&q->base);
 			break;
 		}
@@ -484,6 +494,7 @@ static enum store_status do_write(struct store_redis *q, struct conn *c,
 	lens[7] = strlen(a->key);
 	rc = STORE_UNAVAILABLE;
 	r = run_script(c, S_WRITE, 3, 8, args, lens);
+	reply_fault(q, r);
 	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
 	    r->element[0]->type != REDIS_REPLY_INTEGER)
 		goto out;
@@ -568,13 +579,13 @@ static enum store_status do_get(struct store_redis *q, struct conn *c,
 	redisReply *r = NULL;
 	char *hkey;
 
-	(void)q;
 	hkey = session_key(a->key, &len[1]);
 	if (!hkey)
 		goto out;
 	argv[1] = hkey;
 	rc = STORE_UNAVAILABLE;
 	r = command(c, 6, argv, len);
+	reply_fault(q, r);
 	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 4)
 		goto out;
 	if (r->element[0]->type == REDIS_REPLY_NIL) {
@@ -613,7 +624,6 @@ static enum store_status do_del(struct store_redis *q, struct conn *c,
 	redisReply *r = NULL;
 	char *hkey, *tkey;
 
-	(void)q;
 	hkey = session_key(key, &lens[0]);
 	tkey = tenant_key(key, &lens[2]);
 	if (!hkey || !tkey)
@@ -626,6 +636,7 @@ static enum store_status do_del(struct store_redis *q, struct conn *c,
 	lens[3] = strlen(key);
 	rc = STORE_UNAVAILABLE;
 	r = run_script(c, S_DEL, 3, 4, args, lens);
+	reply_fault(q, r);
 	if (r && r->type == REDIS_REPLY_INTEGER)
 		rc = r->integer > 0 ? STORE_OK : STORE_NOT_FOUND;
 out:
@@ -650,8 +661,8 @@ static enum store_status do_count(struct store_redis *q, struct conn *c,
 	redisReply *r;
 	enum store_status rc = STORE_UNAVAILABLE;
 
-	(void)q;
 	r = run_script(c, S_COUNT, 1, 1, args, lens);
+	reply_fault(q, r);
 	if (r && r->type == REDIS_REPLY_INTEGER && r->integer >= 0) {
 		*n = (size_t)r->integer;
 		rc = STORE_OK;

@@ -2,6 +2,7 @@
  * the content-type check, config (flags, env, precedence, bad numbers),
  * problem printing and the metrics exposition. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -490,6 +491,32 @@ START_TEST(healthz_index_and_openapi_answer_json)
 }
 END_TEST
 
+/* %XX is decoded, except %00: a NUL would end the path (and a session id
+ * in it) early, after the id was checked. */
+START_TEST(unescape_decodes_all_but_nul)
+{
+	static const struct { const char *in, *out; } cases[] = {
+		{ "/sessions/victim%00%ff", "/sessions/victim%00\xff" },
+		{ "/sessions/victim%00x", "/sessions/victim%00x" },
+		{ "%41%62%2F%2f", "Ab//" },
+		{ "%zz%4%", "%zz%4%" },
+		{ "%0%00%000", "%0%00%000" },
+		{ "plain", "plain" },
+		{ "", "" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[64];
+		size_t n;
+
+		snprintf(buf, sizeof(buf), "%s", cases[i].in);
+		n = router_unescape(buf);
+		ck_assert_str_eq(buf, cases[i].out);
+		ck_assert_uint_eq(n, strlen(cases[i].out));
+	}
+}
+END_TEST
+
 static Suite *router_suite(void)
 {
 	Suite *s = suite_create("router");
@@ -499,6 +526,7 @@ static Suite *router_suite(void)
 			    (int)(sizeof(match_cases) / sizeof(match_cases[0])));
 	tcase_add_test(tc, router_refuses_an_overlong_path_parameter);
 	tcase_add_test(tc, service_table_has_unique_method_and_pattern_pairs);
+	tcase_add_test(tc, unescape_decodes_all_but_nul);
 	tcase_add_loop_test(tc, content_type_check_allows_parameters_only, 0,
 			    (int)(sizeof(ct_cases) / sizeof(ct_cases[0])));
 	suite_add_tcase(s, tc);

@@ -656,6 +656,17 @@ static redisReply *redis_cmd(const char *fmt, const char *arg)
 	return r;
 }
 
+/* What a store logged (one test at a time: each runs in its own process). */
+static char logged[8][256];
+static int n_logged;
+
+static void capture_log(const char *level, const char *msg)
+{
+	if (n_logged < 8)
+		snprintf(logged[n_logged++], sizeof(logged[0]), "%s %s", level,
+			 msg);
+}
+
 START_TEST(redis_store_reports_unavailable_and_recovers)
 {
 	char url[128];
@@ -663,6 +674,7 @@ START_TEST(redis_store_reports_unavailable_and_recovers)
 	struct stats *a = make_stats(2, 3.0), *got = NULL;
 	size_t n;
 
+	s->log = capture_log;
 	ck_assert_int_eq(s->ops->put(s, "t/a", a, 0, NULL), STORE_OK);
 	ck_assert_int_eq(gg_redis_stop(&redis), 0);
 	ck_assert_int_eq(s->ops->ping(s), STORE_UNAVAILABLE);
@@ -674,10 +686,16 @@ START_TEST(redis_store_reports_unavailable_and_recovers)
 	ck_assert_int_eq(s->ops->put(s, "t/a", a, 0, NULL), STORE_UNAVAILABLE);
 	ck_assert_int_eq(s->ops->del(s, "t/a"), STORE_UNAVAILABLE);
 	ck_assert_int_eq(s->ops->count(s, &n), STORE_UNAVAILABLE);
+	/* seven failures, one error line with hiredis's cause */
+	ck_assert_int_eq(n_logged, 1);
+	ck_assert_msg(strstr(logged[0], "error store redis: ") &&
+		      strstr(logged[0], "refused"), "%s", logged[0]);
 	/* the same port again: the store reconnects by itself (the data is
 	 * gone, this Redis has no persistence) */
 	ck_assert_int_eq(gg_redis_start(&redis, redis.port), 0);
 	ck_assert_int_eq(s->ops->ping(s), STORE_OK);
+	ck_assert_int_eq(n_logged, 2);
+	ck_assert_str_eq(logged[1], "info store redis: working again");
 	ck_assert_int_eq(s->ops->get(s, "t/a", &got, NULL), STORE_NOT_FOUND);
 	ck_assert_int_eq(s->ops->merge(s, "t/a", a, 0, NULL, NULL), STORE_OK);
 	ck_assert_int_eq(s->ops->get(s, "t/a", &got, NULL), STORE_OK);
