@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 
 void http_start(struct gg_server *s, const char *const args[])
@@ -54,6 +55,20 @@ double http_metric(const struct gg_server *s, const char *name)
 				v = strtod(p + n + 1, NULL);
 	gg_response_free(&r);
 	return v;
+}
+
+double http_metric_at_least(const struct gg_server *s, const char *name,
+			    double want, unsigned timeout_ms)
+{
+	const struct timespec pause = {0, 10 * 1000 * 1000};
+	double v;
+
+	for (unsigned waited = 0;; waited += 10) {
+		v = http_metric(s, name);
+		if (v >= want || waited >= timeout_ms)
+			return v;
+		nanosleep(&pause, NULL);
+	}
 }
 
 bool http_send_all(int fd, const char *p, size_t n)

@@ -39,4 +39,11 @@ bool http_file_has(const char *path, const char *needle);
  * /metrics, or -1 when the scrape failed or has no such line. */
 double http_metric(const struct gg_server *s, const char *name);
 
+/* Polls http_metric until the sample reaches at least want or timeout_ms
+ * passes; returns the last value read. Counters are updated when MHD has
+ * finished a request, which can be after its client already has the
+ * answer, so a test waits for the event instead of reading once. */
+double http_metric_at_least(const struct gg_server *s, const char *name,
+			    double want, unsigned timeout_ms);
+
 #endif
