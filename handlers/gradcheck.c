@@ -673,7 +673,7 @@ static int parse_data(const cJSON *body, const struct limits *lim,
 			    lim->max_elements, &Y, p) < 0)
 		goto out;
 	json_get_node(body, "", "Y", 0, cJSON_Array, &ynode, p);
-	yflat = ynode && ynode->child && !cJSON_IsArray(ynode->child);
+	yflat = json_array_is_flat(ynode);
 	if ((md->rows ? X.cols : X.rows) != n0) {
 		problem_add(p, PROB_SHAPE_MISMATCH, "/X",
 			    "X has %zu features per sample (%s), layer_dims[0] is %zu",

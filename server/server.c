@@ -19,6 +19,7 @@
 
 #include "core/alloc.h"
 #include "handlers/json.h"
+#include "handlers/request.h"
 #include "auth.h"
 #include "log.h"
 #include "metrics.h"
@@ -40,6 +41,8 @@
  * few thousand numbers takes microseconds and must not queue behind
  * gradient checks (bench/overload). */
 #define SERVER_LIGHT_BODY (64u * 1024u)
+/* Query-string parameters a binary body may carry (its scalar fields). */
+#define SERVER_MAX_PARAMS 64
 /* A client's X-Request-Id longer than this is replaced by our own. */
 #define REQUEST_ID_MAX 128
 
@@ -56,6 +59,10 @@ struct req {
 	char method[8];                /* for metrics and the log */
 	char id[REQUEST_ID_MAX + 1];
 	struct buf body;               /* capped at max_body */
+	int media;                     /* enum request_media of the body */
+	struct buf query;              /* binary bodies: "key\0value\0"... */
+	size_t n_params;
+	bool too_many_params;
 	bool overflow;                 /* body passed max_body */
 	size_t discarded;              /* bytes dropped after the overflow */
 	_Atomic int state;             /* enum req_state */
@@ -102,6 +109,7 @@ static void req_free(struct req *r)
 	if (!r)
 		return;
 	buf_free(&r->body);
+	buf_free(&r->query);
 	hres_free(&r->res);
 	gg_free(r);
 }
@@ -129,6 +137,7 @@ static struct req *req_new(struct server *s, struct MHD_Connection *conn,
 	else
 		request_id_new(s, r->id, sizeof(r->id));
 	buf_init(&r->body, s->cfg->limits.max_body);
+	buf_init(&r->query, SERVER_CONN_MEMORY);
 	hres_init(&r->res, s->cfg->limits.max_response);
 	atomic_init(&r->state, REQ_READING);
 	return r;
@@ -213,7 +222,10 @@ static void req_run(struct req *r)
 {
 	const struct server *s = r->srv;
 	struct hctx ctx;
+	struct request_param params[SERVER_MAX_PARAMS];
+	const char *q = r->query.data;
 	cJSON *body = NULL;
+	size_t k;
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.limits = &s->cfg->limits;
@@ -225,8 +237,17 @@ static void req_run(struct req *r)
 	ctx.server = r->srv;
 	ctx.oracle_allow = s->cfg->oracle_allow[0] ? s->cfg->oracle_allow : NULL;
 	if (r->route->flags & ROUTE_JSON) {
-		if (json_parse(r->body.data ? r->body.data : "", r->body.len,
-			       &body, &r->res.problem))
+		for (k = 0; k < r->n_params; k++) {
+			params[k].key = q;
+			q += strlen(q) + 1;
+			params[k].value = *q == '\1' ? NULL : q;
+			q += strlen(q) + 1;
+		}
+		if (request_parse(r->media, r->body.data ? r->body.data : "",
+				  r->body.len, params, r->n_params,
+				  r->route->fn == handle_gradcheck ?
+				  REQUEST_MODEL_FIELDS : 0, ctx.limits, &body,
+				  &r->res.problem))
 			goto out;
 		buf_free(&r->body);
 	}
@@ -278,6 +299,23 @@ static int req_authenticate(struct req *r)
 	return -1;
 }
 
+/* Keeps one query parameter of a binary body ("\1" for a missing value). */
+static enum MHD_Result req_param(void *cls, enum MHD_ValueKind kind,
+				 const char *key, const char *value)
+{
+	struct req *r = cls;
+
+	(void)kind;
+	if (r->n_params == SERVER_MAX_PARAMS) {
+		r->too_many_params = true;
+		return MHD_NO;
+	}
+	buf_append(&r->query, key, strlen(key) + 1);
+	buf_append(&r->query, value ? value : "\1", strlen(value ? value : "\1") + 1);
+	r->n_params++;
+	return MHD_YES;
+}
+
 /* First call: authentication, route, content type and Content-Length
  * checks. Errors found here are answered at once, before any body is
  * read. */
@@ -308,11 +346,24 @@ static enum MHD_Result req_begin(struct req *r, const char *url,
 		return MHD_YES;
 	ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 					 MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (!router_is_json_type(ct)) {
+	r->media = request_media_of(ct);
+	if (r->media < 0) {
 		problem_set(&r->res.problem, PROB_UNSUPPORTED_MEDIA,
-			    "Content-Type must be application/json, got %.100s",
+			    "Content-Type must be application/json, "
+			    "application/x-npy or application/x-npz, got %.100s",
 			    ct ? ct : "none");
 		return req_send(r);
+	}
+	if (r->media != REQUEST_JSON) {
+		MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND,
+					  req_param, r);
+		if (r->too_many_params || r->query.failed) {
+			problem_set(&r->res.problem, PROB_TOO_LARGE,
+				    "more than %d query parameters or a query "
+				    "string over %u bytes", SERVER_MAX_PARAMS,
+				    SERVER_CONN_MEMORY);
+			return req_send(r);
+		}
 	}
 	cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 					 MHD_HTTP_HEADER_CONTENT_LENGTH);
