@@ -41,22 +41,9 @@ static void teardown(void)
 
 static char *read_file(const char *name, size_t *len)
 {
-	char path[512];
-	FILE *f;
-	char *data;
-	long n;
+	char *data = fixture_read(name, len);
 
-	fixture_path(path, sizeof(path), name);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	data = malloc((size_t)n + 1);
-	ck_assert(data != NULL);
-	ck_assert(fread(data, 1, (size_t)n, f) == (size_t)n);
-	fclose(f);
-	*len = (size_t)n;
+	ck_assert_msg(data != NULL, "cannot read fixture %s", name);
 	return data;
 }
 
