@@ -592,6 +592,55 @@ START_TEST(query_text_reads_as_the_type_a_getter_wants)
 }
 END_TEST
 
+/* Each allocation of request_parse failing in turn: a 503 problem, never
+ * a crash or a leak (ASan in make test), and never an unreached failure. */
+START_TEST(every_allocation_failure_in_request_parse_is_a_503)
+{
+	static const char *const files[] = {
+		"npy/gradcheck_model_deflated.npz", "npy/normalize_f4_fortran.npy",
+		"npy/http_transform_twin.json",
+	};
+	static const enum request_media media[] = {
+		REQUEST_NPZ, REQUEST_NPY, REQUEST_JSON
+	};
+	struct request_param q[] = { { "epsilon", "1e-6" },
+				     { "check", "{\"sample\": 3, \"seed\": 1}" } };
+	struct problem p;
+	size_t len;
+	char *body = read_file(files[_i], &len);
+	cJSON *t = NULL;
+	long k, n, before;
+
+	cJSON_InitHooks(&(cJSON_Hooks){ .malloc_fn = gg_malloc,
+					 .free_fn = gg_free });
+	problem_init(&p);
+	before = gg_alloc_count();
+	ck_assert_int_eq(request_parse(media[_i], body, len, q, 2,
+				       REQUEST_MODEL_FIELDS, &lim, &t, &p), 0);
+	n = gg_alloc_count() - before;
+	cJSON_Delete(t);
+	ck_assert(n > 0);
+	for (k = 1; k <= n; k++) {
+		t = NULL;
+		problem_init(&p);
+		gg_alloc_inject(k);
+		if (request_parse(media[_i], body, len, q, 2, REQUEST_MODEL_FIELDS,
+				  &lim, &t, &p) == 0) {
+			ck_assert(t != NULL);
+		} else {
+			ck_assert(t == NULL);
+			ck_assert_msg(p.kind == PROB_OUT_OF_MEMORY, "k = %ld: %s",
+				      k, p.detail);
+		}
+		ck_assert_msg(!gg_alloc_pending(), "allocation %ld never made", k);
+		gg_alloc_inject(0);
+		cJSON_Delete(t);
+	}
+	cJSON_InitHooks(NULL);
+	free(body);
+}
+END_TEST
+
 static Suite *npy_suite(void)
 {
 	Suite *s = suite_create("npy");
@@ -614,6 +663,8 @@ static Suite *npy_suite(void)
 			    (int)(sizeof(block_bodies) / sizeof(block_bodies[0])));
 	tcase_add_test(tc, nan_and_infinity_tokens_say_what_to_send);
 	tcase_add_test(tc, query_text_reads_as_the_type_a_getter_wants);
+	tcase_add_loop_test(tc, every_allocation_failure_in_request_parse_is_a_503,
+			    0, 3);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("numbers");
 	tcase_add_test(tc, number_reader_matches_strtod_on_hard_cases);
