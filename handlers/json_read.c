@@ -841,6 +841,37 @@ int json_get_int_vector(const cJSON *obj, const char *base, const char *key,
 	return 1;
 }
 
+/* A block as row i of a matrix that is no block itself (a ragged or mixed
+ * one): its cells checked and copied to out as the cells of a JSON row
+ * would be. Returns 1 when a cell was bad. */
+static int block_row(const struct json_block *b, const char *ptr, size_t i,
+		     bool nulls, double *out, struct problem *p)
+{
+	char rp[PROBLEM_POINTER_MAX], cp[PROBLEM_POINTER_MAX];
+	size_t j;
+	double x;
+	int bad = 0;
+
+	json_pointer_index(rp, sizeof(rp), ptr, i);
+	for (j = 0; j < b->rows; j++) {
+		x = b->ndim == 1 ? b->v[j] : 0;
+		if (b->ndim == 1 && (isfinite(x) || (nulls && isnan(x)))) {
+			out[j] = x;
+			continue;
+		}
+		bad = 1;
+		json_pointer_index(cp, sizeof(cp), rp, j);
+		if (b->ndim == 1)
+			block_bad_cell(b, x, cp, p);
+		else
+			problem_add(p, PROB_WRONG_TYPE, cp,
+				    "expected a number, got an array");
+		if (p->n_errors >= PROBLEM_MAX_ERRORS)
+			break;
+	}
+	return bad;
+}
+
 /* rows x cols within max_elements, else PROB_TOO_LARGE (-1). */
 static int matrix_limit(size_t rows, size_t cols, size_t max_elements,
 			const char *ptr, struct problem *p)
@@ -944,6 +975,12 @@ int json_as_matrix(const cJSON *node, const char *ptr, unsigned flags,
 			problem_add(p, PROB_SHAPE_MISMATCH, rp,
 				    "row %zu has %zu values, row 0 has %zu",
 				    i, len, cols);
+			i++;
+			continue;
+		}
+		if (json_block_of(row)) {
+			bad |= block_row(json_block_of(row), ptr, i, nulls,
+					 v + i * cols, p);
 			i++;
 			continue;
 		}

@@ -311,6 +311,9 @@ static const char *const block_bodies[] = {
 	"{\"a\": [3, 4, 5.5, -2, 1e300]}",
 	"{\"a\": [[1, 2], [3, 4, 5]]}",
 	"{\"a\": [[1, 2], \"x\"]}",
+	"{\"a\": [[1, null], [null, 2], [0]]}",
+	"{\"a\": [[[1, 2], [3, 4]], [[5, 6], [7, 8]]]}",
+	"{\"a\": [[1, 2], [[3, 4], [5, 6]]]}",
 	"{\"a\": [[null, null, null, null, null, null, null, null, null, null,"
 	" null, null, null, null, null, null, null, null, null, null, null, null,"
 	" null, null, null, null, null, null, null, null, null, null, null, null,"
