@@ -378,6 +378,10 @@ static enum MHD_Result req_begin(struct req *r, const char *url,
 				    s->cfg->limits.max_body);
 			return req_send(r);
 		}
+		/* one allocation for the whole body (pages are committed as
+		 * it arrives), not a doubling chain of copies */
+		if (errno == 0 && *end == '\0' && len > SERVER_LIGHT_BODY)
+			buf_reserve(&r->body, (size_t)len);
 	}
 	return MHD_YES;
 }
