@@ -247,14 +247,22 @@ static void convert(const unsigned char *src, const struct header *h,
 						 i * cols + j) * sz, &h->dt);
 }
 
+size_t npy_field_limit(const char *field, const struct limits *lim)
+{
+	if (!strcmp(field, "theta") || !strcmp(field, "gradient") ||
+	    !strcmp(field, "numeric_gradient"))
+		return lim->max_parameters;
+	return lim->max_elements;
+}
+
 int npy_read(const void *data, size_t len, const char *ptr,
-	     const struct limits *lim, cJSON **out, struct problem *p)
+	     size_t max, cJSON **out, struct problem *p)
 {
 	const unsigned char *b = data;
 	struct header h;
 	char descr[16], msg[96];
 	const char *why;
-	size_t hlen, off, rows, cols, max = npy_max_elements(lim), k;
+	size_t hlen, off, rows, cols, k;
 	cJSON *node;
 
 	*out = NULL;

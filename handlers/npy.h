@@ -23,15 +23,19 @@
  * max_parameters). */
 size_t npy_max_elements(const struct limits *lim);
 
+/* The elements a field's array may hold: max_parameters for the parameter
+ * vectors theta, gradient and numeric_gradient, else max_elements. */
+size_t npy_field_limit(const char *field, const struct limits *lim);
+
 /* Reads the .npy file data[0..len) (format 1.0, 2.0 or 3.0; dtype <f8,
  * <f4, an integer type, or those big-endian; 0 to 2 dimensions, C or
  * Fortran order) into *out: a block node (json.h) with NaN for NaN cells,
  * an empty array for zero elements. ptr names the field in problems:
  * truncated or malformed files are 400 PROB_MALFORMED_BODY, unsupported
- * dtypes and shapes 422, more elements than npy_max_elements 413. Returns
- * 0, or -1 with p filled. */
+ * dtypes and shapes 422, more than max_elements elements 413 (before
+ * anything is allocated). Returns 0, or -1 with p filled. */
 int npy_read(const void *data, size_t len, const char *ptr,
-	     const struct limits *lim, cJSON **out, struct problem *p);
+	     size_t max_elements, cJSON **out, struct problem *p);
 
 /* Member names longer than this are refused (numpy's are field names). */
 #define NPZ_NAME_MAX 128u

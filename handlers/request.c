@@ -120,7 +120,7 @@ static int on_member(void *arg, const char *zname, const void *data,
 	}
 	npz_field_name(name, zname);
 	json_pointer(ptr, sizeof(ptr), "", name);
-	if (npy_read(data, len, ptr, m->lim, &node, p))
+	if (npy_read(data, len, ptr, npy_field_limit(name, m->lim), &node, p))
 		return -1;
 	return add_field(m->arrays, "", name, node, p);
 }
@@ -213,7 +213,7 @@ int request_parse(enum request_media media, const char *body, size_t len,
 	if (media == REQUEST_NPY) {
 		cJSON *node = NULL;
 
-		if (npy_read(body, len, "/data", lim, &node, p) ||
+		if (npy_read(body, len, "/data", lim->max_elements, &node, p) ||
 		    add_field(m.arrays, "", "data", node, p))
 			goto out;
 	} else if (len && npz_walk(body, len, lim, on_member, &m, p)) {
