@@ -88,56 +88,30 @@ static handler_fn *endpoint(const char *path)
 	return handle_gradcheck;
 }
 
-/* Exact JSON text of a tree (json_format_double: round-trip digits;
- * cJSON_Print rounds numbers to "close enough"). */
-static void write_tree(struct jw *w, const cJSON *n)
+/* The value of "key" in JSON text t replaced by 0 (a generated session id,
+ * a time), so that two answers compare byte for byte. */
+static void mask(char *t, const char *key)
 {
-	const cJSON *it;
+	char pat[64], *v, *e;
 
-	if (cJSON_IsObject(n) || cJSON_IsArray(n)) {
-		if (cJSON_IsObject(n))
-			jw_obj_begin(w);
-		else
-			jw_arr_begin(w);
-		cJSON_ArrayForEach(it, n) {
-			if (cJSON_IsObject(n))
-				jw_key(w, it->string);
-			write_tree(w, it);
-		}
-		if (cJSON_IsObject(n))
-			jw_obj_end(w);
-		else
-			jw_arr_end(w);
-	} else if (cJSON_IsString(n)) {
-		jw_string(w, n->valuestring);
-	} else if (cJSON_IsNumber(n)) {
-		jw_double(w, n->valuedouble);
-	} else if (cJSON_IsBool(n)) {
-		jw_bool(w, cJSON_IsTrue(n) != 0);
-	} else {
-		jw_null(w);
-	}
-}
-
-static char *exact_text(const cJSON *n)
-{
-	struct buf b;
-	struct jw w;
-	char *t;
-
-	buf_init(&b, 0);
-	jw_init(&w, &b);
-	write_tree(&w, n);
-	ck_assert(!b.failed);
-	t = strndup(b.data, b.len);
-	buf_free(&b);
-	return t;
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	v = strstr(t, pat);
+	if (!v)
+		return;
+	v += strlen(pat);
+	e = v;
+	if (*e == '"')
+		e = strchr(e + 1, '"') + 1;
+	else
+		e += strcspn(e, ",}");
+	*v = '0';
+	memmove(v + 1, e, strlen(e) + 1);
 }
 
 struct answer {
 	unsigned status;
 	char type[64], pointer[256], detail[512];
-	char *text;        /* success body, "session"/"elapsed_ms" removed */
+	char *text;        /* success body, "session"/"elapsed_ms" masked */
 };
 
 static void answer_free(struct answer *a)
@@ -153,7 +127,6 @@ static struct answer answer_of(handler_fn *fn, cJSON *in,
 	struct hres res;
 	struct answer a = { 0 };
 	struct problem *p = &res.problem;
-	cJSON *out;
 
 	ctx.limits = &lim;
 	ctx.store = store;
@@ -173,12 +146,10 @@ static struct answer answer_of(handler_fn *fn, cJSON *in,
 				 p->errors[0].pointer);
 	} else {
 		a.status = res.status;
-		out = cJSON_ParseWithLength(res.body.data, res.body.len);
-		ck_assert(out != NULL);
-		cJSON_DeleteItemFromObject(out, "session");
-		cJSON_DeleteItemFromObject(out, "elapsed_ms");
-		a.text = exact_text(out);
-		cJSON_Delete(out);
+		a.text = strndup(res.body.data, res.body.len);
+		ck_assert(a.text != NULL);
+		mask(a.text, "session");
+		mask(a.text, "elapsed_ms");
 	}
 	hres_free(&res);
 	return a;
@@ -230,7 +201,7 @@ START_TEST(binary_body_gives_the_json_twins_bytes)
 	const cJSON *c = fixture_case(fixtures, "cases", _i);
 	const char *name = cJSON_GetObjectItem(c, "name")->valuestring;
 	const char *path = cJSON_GetObjectItem(c, "endpoint")->valuestring;
-	char *twin = exact_text(cJSON_GetObjectItem(c, "twin"));
+	const char *twin = cJSON_GetObjectItem(c, "twin")->valuestring;
 	struct answer b = run_binary(c);
 	struct answer j = run_json(path, twin, SIZE_MAX);
 	struct answer k = run_json(path, twin, 1);
@@ -249,7 +220,6 @@ START_TEST(binary_body_gives_the_json_twins_bytes)
 	answer_free(&b);
 	answer_free(&j);
 	answer_free(&k);
-	free(twin);
 }
 END_TEST
 
