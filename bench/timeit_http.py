@@ -1,16 +1,17 @@
-"""Times POSTs of one JSON body: prints the median and min seconds of N runs.
-usage: timeit_http.py URL BODYFILE N"""
+"""Times POSTs of one body: prints the median and min seconds of N runs.
+usage: timeit_http.py URL BODYFILE N [CONTENT_TYPE (default application/json)]"""
 import statistics
 import sys
 import time
 import urllib.request
 
 url, path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+ctype = sys.argv[4] if len(sys.argv) > 4 else "application/json"
 body = open(path, "rb").read()
 times = []
 for _ in range(n):
     req = urllib.request.Request(url, data=body, method="POST",
-                                 headers={"Content-Type": "application/json"})
+                                 headers={"Content-Type": ctype})
     t0 = time.perf_counter()
     with urllib.request.urlopen(req, timeout=600) as r:
         r.read()

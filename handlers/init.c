@@ -64,7 +64,7 @@ static int parse_request(const struct limits *lim, const cJSON *body,
 	json_check_object(body, "", allowed, p);
 	if (json_get_node(body, "", "layer_dims", JSON_REQUIRED, cJSON_Array,
 			  &dims_node, p) == 1) {
-		int len = cJSON_GetArraySize(dims_node);
+		int len = (int)json_array_len(dims_node);
 
 		if (len >= 1 && (size_t)len - 1 > lim->max_layers) {
 			problem_add(p, PROB_TOO_LARGE, "/layer_dims",

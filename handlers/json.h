@@ -25,10 +25,58 @@
  * offset). Returns 0 and *out (free with cJSON_Delete), or -1. */
 int json_parse(const char *body, size_t len, cJSON **out, struct problem *p);
 
+/* json_parse that also turns every numeric array of at least min_block
+ * numbers (a flat [1, null, 2e3] or equally long non-empty rows of them)
+ * into a block node (below): numbers are read straight into doubles, bit
+ * for bit what strtod gives, with no cJSON node per number. SIZE_MAX: no
+ * blocks (json_parse). The server reads request bodies this way. */
+int json_parse_blocks(const char *body, size_t len, size_t min_block,
+		      cJSON **out, struct problem *p);
+/* Arrays of this many numbers or more become blocks in request bodies. */
+#define JSON_BLOCK_MIN 64
+
+/* Correctly rounded value of the RFC 8259 number at s[0..n) (the whole
+ * range must be one number); bit-identical to strtod. Returns 0, or -1 when
+ * s is no JSON number. */
+int json_read_number(const char *s, size_t n, double *out);
+
 /* Length of the one valid UTF-8 sequence with a non-ASCII lead byte at s
  * (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF), or 0 and
  * *why says what is wrong. Shared by the parser and the string writer. */
 size_t json_utf8_seq(const unsigned char *s, size_t n, const char **why);
+
+/* ---- blocks: big numeric arrays as dense doubles ----------------------
+ * A block node is a cJSON array (type cJSON_Array | JSON_BLOCK) without
+ * children whose numbers are one dense row-major block of doubles; JSON
+ * bodies (json_parse_blocks) and .npy / .npz bodies (npy.h) make them, and
+ * the array getters below read them exactly as the equivalent cJSON array
+ * (same values, limits, problems and pointers). A NaN cell is a JSON null
+ * (a missing value). Ownership: the struct json_block hangs off the node's
+ * valuestring, allocated with cJSON_malloc, so cJSON_Delete frees it with
+ * the node. Never cJSON_Duplicate or cJSON_Print a tree holding blocks.
+ * JSON_QUERY_TEXT marks a string node holding the raw text of a query
+ * string parameter (request.h): the scalar getters read it as the type
+ * they expect ("true", "1e-3", ...), as if the JSON had held that value. */
+#define JSON_BLOCK      (1 << 12)
+#define JSON_QUERY_TEXT (1 << 13)
+
+struct json_block {
+	size_t rows, cols;  /* ndim 1: rows values, cols = 1 */
+	unsigned ndim;      /* 1: a flat array; 2: an array of rows */
+	bool binary;        /* from a binary body: NaN is named NaN, not null */
+	double v[];         /* rows * cols values, row-major */
+};
+
+/* A new block node of rows x cols uninitialized values, or NULL (out of
+ * memory or a size that overflows). */
+cJSON *json_block_new(size_t rows, size_t cols, unsigned ndim, bool binary);
+/* The block of node, or NULL when node is no block node. */
+const struct json_block *json_block_of(const cJSON *node);
+/* Number of elements of an array node (a block's rows), 0 otherwise. */
+size_t json_array_len(const cJSON *node);
+/* True when node is a non-empty array whose first element is not an array
+ * (a flat [a, b, c] rather than an array of rows). */
+bool json_array_is_flat(const cJSON *node);
 
 /* ---- pointers --------------------------------------------------------- */
 

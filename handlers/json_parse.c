@@ -4,6 +4,7 @@
 #include "json.h"
 
 #include "core/alloc.h"
+#include "json_strtod.h"
 
 #include <float.h>
 #include <inttypes.h>
@@ -97,11 +98,31 @@ static size_t utf8_scan(const unsigned char *s, size_t n, const char **why)
 	return n;
 }
 
+/* A numeric array found by the scan, to become a block node. */
+struct found {
+	size_t start, end;    /* byte range of the array text */
+	size_t empties;       /* genuine empty arrays before it */
+	cJSON *node;
+};
+
+/* What the scan collects for json_parse_blocks (NULL in struct scan:
+ * nothing). */
+struct blocks {
+	size_t min;               /* elements a block needs */
+	struct found *f;
+	size_t n, cap;
+	size_t empties;           /* empty arrays "[]" seen so far */
+	double *tmp;              /* the numbers of the array being read */
+	size_t tmp_cap;
+	bool nomem;
+};
+
 struct scan {
 	const unsigned char *s;
 	size_t n, i;          /* i: current offset, the error offset on failure */
 	const char *why;
-	char msg[48];
+	char msg[160];
+	struct blocks *bl;
 };
 
 static int is_ws(unsigned c)
@@ -127,12 +148,33 @@ static int scan_fail(struct scan *sc, size_t at, const char *why)
 	return -1;
 }
 
+/* JSON has no NaN or Infinity (Python's json.dumps writes them). */
+static int non_finite_token(struct scan *sc, size_t at)
+{
+	static const char *const tokens[] = { "NaN", "Infinity", "-Infinity" };
+	size_t k, len;
+
+	for (k = 0; k < 3; k++) {
+		len = strlen(tokens[k]);
+		if (sc->n - at >= len && !memcmp(sc->s + at, tokens[k], len)) {
+			snprintf(sc->msg, sizeof(sc->msg), "%s is not JSON: send "
+				 "null with \"missing\": \"ignore\" for a missing "
+				 "value, or send the array as an application/x-npy "
+				 "body,", tokens[k]);
+			return scan_fail(sc, at, sc->msg);
+		}
+	}
+	return 0;
+}
+
 static int unexpected(struct scan *sc)
 {
 	unsigned c;
 
 	if (sc->i >= sc->n)
 		return scan_fail(sc, sc->n, "unexpected end of input");
+	if (non_finite_token(sc, sc->i))
+		return -1;
 	c = sc->s[sc->i];
 	if (c > 0x20 && c < 0x7F)
 		snprintf(sc->msg, sizeof(sc->msg), "unexpected character '%c'", (int)c);
@@ -217,8 +259,11 @@ static int scan_number(struct scan *sc)
 
 	if (s[i] == '-')
 		i++;
-	if (i >= n || !is_digit(s[i]))
+	if (i >= n || !is_digit(s[i])) {
+		if (non_finite_token(sc, sc->i))
+			return -1;
 		return scan_fail(sc, i, "invalid number");
+	}
 	if (s[i] == '0') {
 		i++;
 		if (i < n && is_digit(s[i]))
@@ -257,6 +302,132 @@ static int scan_literal(struct scan *sc, const char *lit)
 	return 0;
 }
 
+/* ---- blocks: numeric arrays read straight into doubles ------------------ */
+
+static void skip_ws_at(const unsigned char *s, size_t n, size_t *i)
+{
+	while (*i < n && is_ws(s[*i]))
+		(*i)++;
+}
+
+static int tmp_push(struct blocks *bl, size_t k, double v)
+{
+	double *t;
+	size_t cap;
+
+	if (k == bl->tmp_cap) {
+		cap = bl->tmp_cap ? 2 * bl->tmp_cap : 1024;
+		t = gg_realloc(bl->tmp, cap * sizeof(*t));
+		if (!t) {
+			bl->nomem = true;
+			return -1;
+		}
+		bl->tmp = t;
+		bl->tmp_cap = cap;
+	}
+	bl->tmp[k] = v;
+	return 0;
+}
+
+/* The array at sc->i ('['), when it is a flat [number|null, ...] or
+ * non-empty rows of those of one length, with at least bl->min numbers:
+ * records it as a block, moves past it and returns 1. Anything else
+ * returns 0 and the scan reads the array the ordinary way. */
+static int try_block(struct scan *sc)
+{
+	struct blocks *bl = sc->bl;
+	const unsigned char *s = sc->s;
+	size_t n = sc->n, i = sc->i + 1, rows = 0, cols = 0, k = 0, len, row;
+	struct found *f;
+	cJSON *node;
+	bool two;
+	double v;
+
+	skip_ws_at(s, n, &i);
+	two = i < n && s[i] == '[';
+	for (;;) {
+		if (two) {
+			if (i >= n || s[i] != '[')
+				return 0;
+			i++;
+		}
+		for (row = 0;; row++) {
+			skip_ws_at(s, n, &i);
+			if (i < n && s[i] == 'n') {
+				if (n - i < 4 || memcmp(s + i, "null", 4))
+					return 0;
+				v = NAN;
+				i += 4;
+			} else {
+				len = json_number_at((const char *)s, n, i, &v);
+				if (len == 0 || len == SIZE_MAX)
+					return 0;
+				i += len;
+			}
+			if (tmp_push(bl, k++, v))
+				return 0;
+			skip_ws_at(s, n, &i);
+			if (i < n && s[i] == ',') {
+				i++;
+				continue;
+			}
+			if (i < n && s[i] == ']') {
+				i++;
+				break;
+			}
+			return 0;
+		}
+		row++;
+		if (!two) {
+			rows = row;
+			cols = 1;
+			break;
+		}
+		if (rows && row != cols)
+			return 0;
+		cols = row;
+		rows++;
+		skip_ws_at(s, n, &i);
+		if (i < n && s[i] == ',') {
+			i++;
+			skip_ws_at(s, n, &i);
+			continue;
+		}
+		if (i < n && s[i] == ']') {
+			i++;
+			break;
+		}
+		return 0;
+	}
+	if (k < bl->min)
+		return 0;
+	if (bl->n == bl->cap) {
+		size_t cap = bl->cap ? 2 * bl->cap : 8;
+
+		f = gg_realloc(bl->f, cap * sizeof(*f));
+		if (!f) {
+			bl->nomem = true;
+			return 0;
+		}
+		bl->f = f;
+		bl->cap = cap;
+	}
+	node = json_block_new(rows, cols, two ? 2 : 1, false);
+	if (!node) {
+		bl->nomem = true;
+		return 0;
+	}
+	memcpy(((struct json_block *)(void *)node->valuestring)->v, bl->tmp,
+	       k * sizeof(double));
+	f = &bl->f[bl->n++];
+	f->start = sc->i;
+	f->end = i;
+	f->empties = bl->empties;
+	f->node = node;
+	sc->i = i;
+	return 1;
+}
+
 /* The whole body, iteratively (an explicit stack, no recursion). */
 static int scan_body(struct scan *sc)
 {
@@ -279,6 +450,8 @@ static int scan_body(struct scan *sc)
 		switch (st) {
 		case ARR_FIRST:
 			if (c == ']') {
+				if (sc->bl)
+					sc->bl->empties++;
 				depth--;
 				sc->i++;
 				st = AFTER;
@@ -286,6 +459,10 @@ static int scan_body(struct scan *sc)
 			}
 			/* fall through */
 		case VALUE:
+			if (c == '[' && sc->bl && try_block(sc)) {
+				st = AFTER;
+				break;
+			}
 			if (c == '{' || c == '[') {
 				if (depth == JSON_MAX_DEPTH)
 					return scan_fail(sc, sc->i, "nesting deeper than 512 levels");
@@ -353,13 +530,84 @@ static int scan_body(struct scan *sc)
 	}
 }
 
+struct attach {
+	struct found *f;
+	size_t n, next, empties;
+};
+
+/* Hands the blocks to the empty arrays that stand for them, in document
+ * order (depth is bounded by the scan). */
+static void attach(cJSON *node, struct attach *a)
+{
+	struct found *f;
+
+	for (; node; node = node->next) {
+		if (node->child) {
+			attach(node->child, a);
+			continue;
+		}
+		if (!cJSON_IsArray(node))
+			continue;
+		f = a->next < a->n ? &a->f[a->next] : NULL;
+		if (f && a->empties == f->empties + a->next) {
+			node->type |= JSON_BLOCK;
+			node->valuestring = f->node->valuestring;
+			f->node->valuestring = NULL;
+			f->node->type &= ~JSON_BLOCK;
+			a->next++;
+		}
+		a->empties++;
+	}
+}
+
+/* The body with every block's text replaced by "[]" (NUL-terminated). */
+static char *compact(const char *body, size_t len, const struct blocks *bl,
+		     size_t *out_len)
+{
+	size_t k, at = 0, n = len;
+	char *t, *w;
+
+	for (k = 0; k < bl->n; k++)
+		n -= bl->f[k].end - bl->f[k].start - 2;
+	t = gg_malloc(n + 1);
+	if (!t)
+		return NULL;
+	w = t;
+	for (k = 0; k < bl->n; k++) {
+		memcpy(w, body + at, bl->f[k].start - at);
+		w += bl->f[k].start - at;
+		memcpy(w, "[]", 2);
+		w += 2;
+		at = bl->f[k].end;
+	}
+	memcpy(w, body + at, len - at);
+	w += len - at;
+	*w = '\0';
+	*out_len = n;
+	return t;
+}
+
 int json_parse(const char *body, size_t len, cJSON **out, struct problem *p)
 {
-	struct scan sc = {(const unsigned char *)body, len, 0, NULL, ""};
-	const char *why = NULL, *end = NULL;
-	size_t off;
-	cJSON *root;
+	return json_parse_blocks(body, len, SIZE_MAX, out, p);
+}
 
+int json_parse_blocks(const char *body, size_t len, size_t min_block,
+		      cJSON **out, struct problem *p)
+{
+	struct blocks bl;
+	struct scan sc = {(const unsigned char *)body, len, 0, NULL, "", NULL};
+	struct attach at;
+	const char *why = NULL, *end = NULL, *text = body;
+	char *small = NULL;
+	size_t off, k, text_len = len;
+	cJSON *root = NULL;
+	int rc = -1;
+
+	memset(&bl, 0, sizeof(bl));
+	bl.min = min_block ? min_block : 1;
+	if (min_block != SIZE_MAX)
+		sc.bl = &bl;
 	*out = NULL;
 	if (!body || len == 0) {
 		problem_set(p, PROB_MALFORMED_JSON, "empty body (no JSON value)");
@@ -374,20 +622,44 @@ int json_parse(const char *body, size_t len, cJSON **out, struct problem *p)
 	if (scan_body(&sc)) {
 		problem_set(p, PROB_MALFORMED_JSON, "%s at byte offset %zu",
 			    sc.why, sc.i);
-		return -1;
+		goto out;
+	}
+	if (bl.nomem) {
+		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory reading the body");
+		goto out;
+	}
+	if (bl.n) {
+		small = compact(body, len, &bl, &text_len);
+		if (!small) {
+			problem_set(p, PROB_OUT_OF_MEMORY,
+				    "out of memory reading the body");
+			goto out;
+		}
+		text = small;
 	}
 	/* require_null_terminated=1 fails on a length-bounded buffer without a
 	 * NUL; the scan above already refused trailing garbage. */
-	root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+	root = cJSON_ParseWithLengthOpts(text, text_len, &end, 0);
 	if (!root) {
 		/* the scan accepts only what cJSON accepts (fuzzed): a failure
 		 * here is cJSON running out of memory */
 		problem_set(p, PROB_OUT_OF_MEMORY,
 			    "out of memory parsing the body (at byte offset %zu)",
-			    end && end >= body ? (size_t)(end - body) : (size_t)0);
-		return -1;
+			    end && end >= text ? (size_t)(end - text) : (size_t)0);
+		goto out;
 	}
+	at.f = bl.f;
+	at.n = bl.n;
+	at.next = at.empties = 0;
+	if (bl.n)
+		attach(root, &at);
 	*out = root;
-	return 0;
+	rc = 0;
+out:
+	for (k = 0; k < bl.n; k++)
+		cJSON_Delete(bl.f[k].node);
+	gg_free(bl.f);
+	gg_free(bl.tmp);
+	gg_free(small);
+	return rc;
 }
-

@@ -161,6 +161,89 @@ static void list_names(char *out, size_t n, const char *const names[])
 	}
 }
 
+/* ---- blocks ------------------------------------------------------------ */
+
+cJSON *json_block_new(size_t rows, size_t cols, unsigned ndim, bool binary)
+{
+	struct json_block *b;
+	cJSON *node;
+
+	if (!rows || !cols || rows > (SIZE_MAX - sizeof(*b)) / sizeof(double) / cols)
+		return NULL;
+	node = cJSON_CreateArray();
+	if (!node)
+		return NULL;
+	b = cJSON_malloc(sizeof(*b) + rows * cols * sizeof(double));
+	if (!b) {
+		cJSON_Delete(node);
+		return NULL;
+	}
+	b->rows = rows;
+	b->cols = cols;
+	b->ndim = ndim;
+	b->binary = binary;
+	node->type |= JSON_BLOCK;
+	node->valuestring = (char *)b;
+	return node;
+}
+
+const struct json_block *json_block_of(const cJSON *node)
+{
+	if (!node || (node->type & (0xFF | JSON_BLOCK)) != (cJSON_Array | JSON_BLOCK))
+		return NULL;
+	return (const struct json_block *)(const void *)node->valuestring;
+}
+
+size_t json_array_len(const cJSON *node)
+{
+	const struct json_block *b = json_block_of(node);
+	const cJSON *it;
+	size_t n = 0;
+
+	if (b)
+		return b->rows;
+	if (!cJSON_IsArray(node))
+		return 0;
+	cJSON_ArrayForEach(it, node)
+		n++;
+	return n;
+}
+
+bool json_array_is_flat(const cJSON *node)
+{
+	const struct json_block *b = json_block_of(node);
+
+	if (b)
+		return b->ndim == 1;
+	return cJSON_IsArray(node) && node->child && !cJSON_IsArray(node->child);
+}
+
+/* A query-string value (JSON_QUERY_TEXT) read as the scalar a getter
+ * expects: 1 and *num / *bool set when the text is one, else 0. */
+static bool query_text(const cJSON *node)
+{
+	return node && (node->type & JSON_QUERY_TEXT) && cJSON_IsString(node) &&
+	       node->valuestring;
+}
+
+static int query_number(const cJSON *node, double *out)
+{
+	return query_text(node) &&
+	       json_read_number(node->valuestring, strlen(node->valuestring),
+				out) == 0;
+}
+
+/* "a string" for query text is the text itself: the type it failed to be. */
+static const char *scalar_name(const cJSON *node, char *buf, size_t n)
+{
+	char ex[48];
+
+	if (!query_text(node))
+		return type_name(node);
+	snprintf(buf, n, "'%s'", excerpt(ex, sizeof(ex), node->valuestring));
+	return buf;
+}
+
 /* The member `key` of obj, or NULL when absent, null, or obj isn't one. */
 static const cJSON *member(const cJSON *obj, const char *key)
 {
@@ -264,15 +347,21 @@ int json_get_bool(const cJSON *obj, const char *base, const char *key,
 		  unsigned flags, bool dflt, bool *out, struct problem *p)
 {
 	const cJSON *it = member(obj, key);
-	char ptr[PROBLEM_POINTER_MAX];
+	char ptr[PROBLEM_POINTER_MAX], qn[56];
 
 	json_pointer(ptr, sizeof(ptr), base, key);
 	*out = dflt;
 	if (!it)
 		return absent(ptr, key, flags, p);
+	if (query_text(it) && (!strcmp(it->valuestring, "true") ||
+			       !strcmp(it->valuestring, "false"))) {
+		*out = it->valuestring[0] == 't';
+		return 1;
+	}
 	if (!cJSON_IsBool(it)) {
 		problem_add(p, PROB_WRONG_TYPE, ptr,
-			    "expected a boolean, got %s", type_name(it));
+			    "expected a boolean, got %s",
+			    scalar_name(it, qn, sizeof(qn)));
 		return -1;
 	}
 	*out = cJSON_IsTrue(it) != 0;
@@ -282,17 +371,24 @@ int json_get_bool(const cJSON *obj, const char *base, const char *key,
 int json_as_double(const cJSON *node, const char *ptr, double *out,
 		   struct problem *p)
 {
-	if (!cJSON_IsNumber(node)) {
+	char qn[56];
+	double v;
+
+	if (query_number(node, &v)) {
+		/* as a number in the body */
+	} else if (!cJSON_IsNumber(node)) {
 		problem_add(p, PROB_WRONG_TYPE, ptr, "expected a number, got %s",
-			    type_name(node));
+			    scalar_name(node, qn, sizeof(qn)));
 		return -1;
+	} else {
+		v = node->valuedouble;
 	}
-	if (!isfinite(node->valuedouble)) {
+	if (!isfinite(v)) {
 		problem_add(p, PROB_NON_FINITE, ptr,
 			    "number is beyond the range of a double (non-finite)");
 		return -1;
 	}
-	*out = node->valuedouble;
+	*out = v;
 	return 1;
 }
 
@@ -320,19 +416,13 @@ int json_get_double(const cJSON *obj, const char *base, const char *key,
 	return 1;
 }
 
-int json_as_int(const cJSON *node, const char *ptr, int64_t lo, int64_t hi,
-		int64_t *out, struct problem *p)
+/* v (a number read from the body) as an integer in [lo, hi]. */
+static int int_check(double v, const char *ptr, int64_t lo, int64_t hi,
+		     int64_t *out, struct problem *p)
 {
 	char got[32];
-	double v;
 	int64_t iv;
 
-	if (!cJSON_IsNumber(node)) {
-		problem_add(p, PROB_WRONG_TYPE, ptr, "expected an integer, got %s",
-			    type_name(node));
-		return -1;
-	}
-	v = node->valuedouble;
 	if (!isfinite(v)) {
 		problem_add(p, PROB_NON_FINITE, ptr,
 			    "number is beyond the range of a double (non-finite)");
@@ -352,6 +442,22 @@ int json_as_int(const cJSON *node, const char *ptr, int64_t lo, int64_t hi,
 	}
 	*out = iv;
 	return 1;
+}
+
+int json_as_int(const cJSON *node, const char *ptr, int64_t lo, int64_t hi,
+		int64_t *out, struct problem *p)
+{
+	char qn[56];
+	double v;
+
+	if (query_number(node, &v))
+		return int_check(v, ptr, lo, hi, out, p);
+	if (!cJSON_IsNumber(node)) {
+		problem_add(p, PROB_WRONG_TYPE, ptr, "expected an integer, got %s",
+			    scalar_name(node, qn, sizeof(qn)));
+		return -1;
+	}
+	return int_check(node->valuedouble, ptr, lo, hi, out, p);
 }
 
 int json_get_int(const cJSON *obj, const char *base, const char *key,
@@ -451,16 +557,6 @@ int json_get_node(const cJSON *obj, const char *base, const char *key,
 	return 1;
 }
 
-static size_t array_len(const cJSON *a)
-{
-	const cJSON *it;
-	size_t n = 0;
-
-	cJSON_ArrayForEach(it, a)
-		n++;
-	return n;
-}
-
 /* node is a non-empty array of at most max_len values (of: "numbers",
  * "integers"); reports what it is not. Returns its length, or 0. */
 static size_t array_of(const cJSON *node, const char *ptr, const char *of,
@@ -473,7 +569,7 @@ static size_t array_of(const cJSON *node, const char *ptr, const char *of,
 			    of, type_name(node));
 		return 0;
 	}
-	len = array_len(node);
+	len = json_array_len(node);
 	if (len == 0) {
 		problem_add(p, PROB_INVALID, ptr, "must not be empty");
 		return 0;
@@ -504,6 +600,137 @@ static void bad_cell(const cJSON *it, const char *ptr, struct problem *p)
 		json_as_double(it, ptr, &v, p);
 }
 
+/* One block cell that is not a finite number (or an allowed missing
+ * value): reports it as bad_cell does for the JSON array's cell. */
+static void block_bad_cell(const struct json_block *b, double v,
+			   const char *ptr, struct problem *p)
+{
+	if (isnan(v))
+		problem_add(p, PROB_WRONG_TYPE, ptr, b->binary ?
+			    "expected a number, got NaN (a missing value)" :
+			    "expected a number, got null");
+	else if (b->binary)
+		problem_add(p, PROB_NON_FINITE, ptr, "number is not finite (%s)",
+			    v > 0 ? "inf" : "-inf");
+	else
+		problem_add(p, PROB_NON_FINITE, ptr,
+			    "number is beyond the range of a double (non-finite)");
+}
+
+/* Each row of a 2-D block, where a number was expected: one error each. */
+static void block_rows_not_numbers(const struct json_block *b, const char *ptr,
+				   const char *what, struct problem *p)
+{
+	char cp[PROBLEM_POINTER_MAX];
+	size_t i;
+
+	for (i = 0; i < b->rows; i++) {
+		json_pointer_index(cp, sizeof(cp), ptr, i);
+		problem_add(p, PROB_WRONG_TYPE, cp, "expected %s, got an array",
+			    what);
+		if (p->n_errors >= PROBLEM_MAX_ERRORS)
+			break;
+	}
+}
+
+/* True when every value is finite (or NaN, with nan_ok). */
+static bool block_clean(const struct json_block *b, bool nan_ok)
+{
+	size_t i, n = b->rows * b->cols;
+	double acc = 0;
+
+	for (i = 0; i < n; i++)
+		acc += b->v[i] * 0.0;   /* NaN for any non-finite value */
+	if (acc == 0)
+		return true;
+	if (!nan_ok)
+		return false;
+	for (i = 0; i < n; i++)
+		if (isinf(b->v[i]))
+			return false;
+	return true;
+}
+
+static int block_vector(const struct json_block *b, const char *ptr,
+			double **out, size_t *n, struct problem *p)
+{
+	char cp[PROBLEM_POINTER_MAX];
+	double *v;
+	size_t i;
+
+	if (b->ndim != 1) {
+		block_rows_not_numbers(b, ptr, "a number", p);
+		return -1;
+	}
+	if (!block_clean(b, false)) {
+		for (i = 0; i < b->rows; i++) {
+			if (isfinite(b->v[i]))
+				continue;
+			json_pointer_index(cp, sizeof(cp), ptr, i);
+			block_bad_cell(b, b->v[i], cp, p);
+			if (p->n_errors >= PROBLEM_MAX_ERRORS)
+				break;
+		}
+		return -1;
+	}
+	v = gg_malloc(b->rows * sizeof(*v));
+	if (!v)
+		return out_of_memory(p, ptr);
+	memcpy(v, b->v, b->rows * sizeof(*v));
+	*out = v;
+	*n = b->rows;
+	return 1;
+}
+
+static int block_matrix(const struct json_block *b, const char *ptr,
+			unsigned flags, struct json_matrix *m,
+			struct problem *p)
+{
+	char rp[PROBLEM_POINTER_MAX], cp[PROBLEM_POINTER_MAX];
+	bool nulls = (flags & JSON_ALLOW_NULL) != 0, bad = false;
+	size_t i, j, n = b->rows * b->cols;
+	double *v, x;
+
+	if (b->ndim == 1 && !(flags & JSON_FLAT_COLUMN)) {
+		json_pointer_index(rp, sizeof(rp), ptr, 0);
+		problem_add(p, PROB_WRONG_TYPE, rp,
+			    "expected a row (an array of numbers), got %s",
+			    isnan(b->v[0]) && !b->binary ? "null" : "a number");
+		return -1;
+	}
+	if (!block_clean(b, nulls)) {
+		for (i = 0; i < b->rows; i++) {
+			if (p->n_errors >= PROBLEM_MAX_ERRORS && bad)
+				break;
+			json_pointer_index(rp, sizeof(rp), ptr, i);
+			for (j = 0; j < b->cols; j++) {
+				x = b->v[i * b->cols + j];
+				if (isfinite(x) || (nulls && isnan(x)))
+					continue;
+				bad = true;
+				if (b->ndim == 1)
+					memcpy(cp, rp, sizeof(cp));
+				else
+					json_pointer_index(cp, sizeof(cp), rp, j);
+				block_bad_cell(b, x, cp, p);
+				if (p->n_errors >= PROBLEM_MAX_ERRORS)
+					break;
+			}
+			if (b->ndim == 1 && p->n_errors >= PROBLEM_MAX_ERRORS)
+				break;
+		}
+		return -1;
+	}
+	v = gg_malloc(n * sizeof(*v));
+	if (!v)
+		return out_of_memory(p, ptr);
+	memcpy(v, b->v, n * sizeof(*v));
+	m->v = v;
+	m->rows = b->rows;
+	m->cols = b->cols;
+	return 1;
+}
+
 int json_as_vector(const cJSON *node, const char *ptr, size_t max_len,
 		   double **out, size_t *n, struct problem *p)
 {
@@ -518,6 +745,8 @@ int json_as_vector(const cJSON *node, const char *ptr, size_t max_len,
 	len = array_of(node, ptr, "numbers", max_len, p);
 	if (len == 0)
 		return -1;
+	if (json_block_of(node))
+		return block_vector(json_block_of(node), ptr, out, n, p);
 	v = gg_malloc(len * sizeof(*v));
 	if (!v)
 		return out_of_memory(p, ptr);
@@ -561,6 +790,7 @@ int json_get_int_vector(const cJSON *obj, const char *base, const char *key,
 			int64_t **out, size_t *n, struct problem *p)
 {
 	const cJSON *node = member(obj, key), *it;
+	const struct json_block *blk;
 	char ptr[PROBLEM_POINTER_MAX], cp[PROBLEM_POINTER_MAX];
 	int64_t *v = NULL;
 	size_t len, i = 0;
@@ -574,9 +804,26 @@ int json_get_int_vector(const cJSON *obj, const char *base, const char *key,
 	len = array_of(node, ptr, "integers", max_len, p);
 	if (len == 0)
 		return -1;
+	blk = json_block_of(node);
+	if (blk && blk->ndim != 1) {
+		block_rows_not_numbers(blk, ptr, "an integer", p);
+		return -1;
+	}
 	v = gg_malloc(len * sizeof(*v));
 	if (!v)
 		return out_of_memory(p, ptr);
+	for (i = 0; blk && i < len; i++) {
+		json_pointer_index(cp, sizeof(cp), ptr, i);
+		if (isnan(blk->v[i]))
+			problem_add(p, PROB_WRONG_TYPE, cp, blk->binary ?
+				    "expected an integer, got NaN" :
+				    "expected an integer, got null");
+		else if (int_check(blk->v[i], cp, lo, hi, &v[i], p) == 1)
+			continue;
+		bad = 1;
+		if (p->n_errors >= PROBLEM_MAX_ERRORS)
+			break;
+	}
 	cJSON_ArrayForEach(it, node) {
 		json_pointer_index(cp, sizeof(cp), ptr, i);
 		if (json_as_int(it, cp, lo, hi, &v[i++], p) < 0) {
@@ -594,11 +841,60 @@ int json_get_int_vector(const cJSON *obj, const char *base, const char *key,
 	return 1;
 }
 
+/* A block as row i of a matrix that is no block itself (a ragged or mixed
+ * one): its cells checked and copied to out as the cells of a JSON row
+ * would be. Returns 1 when a cell was bad. */
+static int block_row(const struct json_block *b, const char *ptr, size_t i,
+		     bool nulls, double *out, struct problem *p)
+{
+	char rp[PROBLEM_POINTER_MAX], cp[PROBLEM_POINTER_MAX];
+	size_t j;
+	double x;
+	int bad = 0;
+
+	json_pointer_index(rp, sizeof(rp), ptr, i);
+	for (j = 0; j < b->rows; j++) {
+		x = b->ndim == 1 ? b->v[j] : 0;
+		if (b->ndim == 1 && (isfinite(x) || (nulls && isnan(x)))) {
+			out[j] = x;
+			continue;
+		}
+		bad = 1;
+		json_pointer_index(cp, sizeof(cp), rp, j);
+		if (b->ndim == 1)
+			block_bad_cell(b, x, cp, p);
+		else
+			problem_add(p, PROB_WRONG_TYPE, cp,
+				    "expected a number, got an array");
+		if (p->n_errors >= PROBLEM_MAX_ERRORS)
+			break;
+	}
+	return bad;
+}
+
+/* rows x cols within max_elements, else PROB_TOO_LARGE (-1). */
+static int matrix_limit(size_t rows, size_t cols, size_t max_elements,
+			const char *ptr, struct problem *p)
+{
+	if (rows <= max_elements / cols)
+		return 0;
+	if (rows > SIZE_MAX / cols)
+		problem_add(p, PROB_TOO_LARGE, ptr,
+			    "%zu x %zu matrix exceeds the limit of %zu elements",
+			    rows, cols, max_elements);
+	else
+		problem_add(p, PROB_TOO_LARGE, ptr,
+			    "%zu x %zu matrix has %zu elements, over the limit of %zu",
+			    rows, cols, rows * cols, max_elements);
+	return -1;
+}
+
 int json_as_matrix(const cJSON *node, const char *ptr, unsigned flags,
 		   size_t max_elements, struct json_matrix *m,
 		   struct problem *p)
 {
 	char rp[PROBLEM_POINTER_MAX], cp[PROBLEM_POINTER_MAX];
+	const struct json_block *blk;
 	const cJSON *row, *it, *first;
 	bool flat, nulls = (flags & JSON_ALLOW_NULL) != 0;
 	size_t rows, cols, len, i = 0, j;
@@ -613,7 +909,14 @@ int json_as_matrix(const cJSON *node, const char *ptr, unsigned flags,
 			    type_name(node));
 		return -1;
 	}
+	blk = json_block_of(node);
 	first = node->child;
+	if (blk) {
+		if ((blk->ndim == 2 || (flags & JSON_FLAT_COLUMN)) &&
+		    matrix_limit(blk->rows, blk->cols, max_elements, ptr, p))
+			return -1;
+		return block_matrix(blk, ptr, flags, m, p);
+	}
 	if (!first) {
 		problem_add(p, PROB_INVALID, ptr, "matrix must not be empty");
 		return -1;
@@ -626,24 +929,15 @@ int json_as_matrix(const cJSON *node, const char *ptr, unsigned flags,
 			    type_name(first));
 		return -1;
 	}
-	rows = array_len(node);
-	cols = flat ? 1 : array_len(first);
+	rows = json_array_len(node);
+	cols = flat ? 1 : json_array_len(first);
 	if (cols == 0) {
 		json_pointer_index(rp, sizeof(rp), ptr, 0);
 		problem_add(p, PROB_INVALID, rp, "a row must not be empty");
 		return -1;
 	}
-	if (rows > max_elements / cols) {
-		if (rows > SIZE_MAX / cols)
-			problem_add(p, PROB_TOO_LARGE, ptr,
-				    "%zu x %zu matrix exceeds the limit of %zu elements",
-				    rows, cols, max_elements);
-		else
-			problem_add(p, PROB_TOO_LARGE, ptr,
-				    "%zu x %zu matrix has %zu elements, over the limit of %zu",
-				    rows, cols, rows * cols, max_elements);
+	if (matrix_limit(rows, cols, max_elements, ptr, p))
 		return -1;
-	}
 	v = gg_malloc(rows * cols * sizeof(*v));
 	if (!v)
 		return out_of_memory(p, ptr);
@@ -674,13 +968,19 @@ int json_as_matrix(const cJSON *node, const char *ptr, unsigned flags,
 				    type_name(row));
 			continue;
 		}
-		len = array_len(row);
+		len = json_array_len(row);
 		if (len != cols) {
 			bad = 1;
 			json_pointer_index(rp, sizeof(rp), ptr, i);
 			problem_add(p, PROB_SHAPE_MISMATCH, rp,
 				    "row %zu has %zu values, row 0 has %zu",
 				    i, len, cols);
+			i++;
+			continue;
+		}
+		if (json_block_of(row)) {
+			bad |= block_row(json_block_of(row), ptr, i, nulls,
+					 v + i * cols, p);
 			i++;
 			continue;
 		}

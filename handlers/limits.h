@@ -59,6 +59,15 @@
 #ifndef GG_MAX_RESPONSE
 #define GG_MAX_RESPONSE (512u * 1024u * 1024u)
 #endif
+/* Inflated bytes per compressed byte in an .npz member: deflate cannot
+ * exceed ~1032:1, so a member that claims more is a zip bomb. */
+#ifndef GG_NPZ_MAX_RATIO
+#define GG_NPZ_MAX_RATIO 1100u
+#endif
+/* Inflated bytes of all .npz members together, in multiples of max_body. */
+#ifndef GG_NPZ_INFLATE_FACTOR
+#define GG_NPZ_INFLATE_FACTOR 4u
+#endif
 
 struct limits {
 	size_t max_body;

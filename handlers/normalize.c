@@ -71,11 +71,14 @@ static bool op_outputs_data(int op)
 static int check_data_size(const cJSON *data, int layout,
 			   const struct limits *lim, struct problem *p)
 {
-	size_t outer = (size_t)cJSON_GetArraySize(data), inner = 0;
+	const struct json_block *b = json_block_of(data);
+	size_t outer = json_array_len(data), inner = 0;
 	size_t samples, features;
 
-	if (data->child && cJSON_IsArray(data->child))
-		inner = (size_t)cJSON_GetArraySize(data->child);
+	if (b)
+		inner = b->ndim == 2 ? b->cols : 0;
+	else if (data->child && cJSON_IsArray(data->child))
+		inner = json_array_len(data->child);
 	samples = layout == LAYOUT_ROWS ? outer : inner;
 	features = layout == LAYOUT_ROWS ? inner : outer;
 	if (samples > lim->max_rows) {

@@ -10,6 +10,7 @@
 	X(PROB_NONE, 0, "about:blank", "OK") \
 	X(PROB_MALFORMED_JSON, 400, "malformed-json", "Malformed JSON body") \
 	X(PROB_BAD_REQUEST, 400, "bad-request", "Bad request") \
+	X(PROB_MALFORMED_BODY, 400, "malformed-body", "Malformed .npy or .npz body") \
 	X(PROB_UNAUTHORIZED, 401, "unauthorized", "Missing or invalid API key") \
 	X(PROB_NOT_FOUND, 404, "not-found", "No such route") \
 	X(PROB_SESSION_NOT_FOUND, 404, "session-not-found", "No such session") \

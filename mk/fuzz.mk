@@ -10,7 +10,7 @@
 #                        corpora and the regressions; `check` depends on it,
 #                        so `make test` replays plain and under ASan+UBSan.
 
-FUZZ_TARGETS ?= json normalize sessions init gradcheck oracle
+FUZZ_TARGETS ?= json normalize sessions init gradcheck oracle npy npz
 FUZZ_CC      ?= clang
 FUZZ_BUILD   ?= build/fuzz
 FUZZ_SECONDS ?= 60

@@ -1,6 +1,8 @@
 /* Route matching over a table of patterns; see router.h. */
 #include "router.h"
 
+#include "handlers/request.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -90,16 +92,7 @@ void router_match(const struct route *table, size_t n, const char *method,
 
 bool router_is_json_type(const char *ct)
 {
-	static const char json[] = "application/json";
-
-	if (!ct)
-		return false;
-	ct += strspn(ct, " \t");
-	if (strncasecmp(ct, json, sizeof(json) - 1) != 0)
-		return false;
-	ct += sizeof(json) - 1;
-	ct += strspn(ct, " \t");
-	return *ct == '\0' || *ct == ';';
+	return request_media_of(ct) == REQUEST_JSON;
 }
 
 static int hex_value(char c)

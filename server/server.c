@@ -20,6 +20,7 @@
 
 #include "core/alloc.h"
 #include "handlers/json.h"
+#include "handlers/request.h"
 #include "auth.h"
 #include "guard.h"
 #include "log.h"
@@ -55,6 +56,8 @@
  * of [A-Za-z0-9._:-] (nothing that could forge a log field or a header);
  * any other is replaced by our own. */
 #define REQUEST_ID_MAX 64
+/* Query-string parameters a binary body may carry (its scalar fields). */
+#define SERVER_MAX_PARAMS 64
 
 enum req_state { REQ_READING, REQ_WORKING, REQ_DONE, REQ_SENT };
 
@@ -71,6 +74,10 @@ struct req {
 	char id[REQUEST_ID_MAX + 1];
 	struct buf body;               /* capped at max_body */
 	cJSON *json;                   /* the body, parsed early (req_light) */
+	int media;                     /* enum request_media of the body */
+	struct buf query;              /* binary bodies: "key\0value\0"... */
+	size_t n_params;
+	bool too_many_params;
 	bool overflow;                 /* body passed max_body */
 	bool close;                    /* answer with Connection: close */
 	struct guard_conn *gc;         /* the connection's guard entry */
@@ -150,6 +157,7 @@ static void req_free(struct req *r)
 	atomic_fetch_sub(&r->srv->body_held, r->reserved);
 	buf_free(&r->body);
 	cJSON_Delete(r->json);
+	buf_free(&r->query);
 	hres_free(&r->res);
 	gg_free(r);
 }
@@ -177,6 +185,7 @@ static struct req *req_new(struct server *s, struct MHD_Connection *conn,
 	else
 		request_id_new(s, r->id, sizeof(r->id));
 	buf_init(&r->body, s->cfg->limits.max_body);
+	buf_init(&r->query, SERVER_CONN_MEMORY);
 	hres_init(&r->res, s->cfg->limits.max_response);
 	atomic_init(&r->state, REQ_READING);
 	return r;
@@ -266,6 +275,27 @@ static size_t on_unescape(void *cls, struct MHD_Connection *c, char *s)
 	return router_unescape(s);
 }
 
+/* Turns the body (JSON, .npy or .npz with the query's scalar fields) into
+ * the request tree the handlers read (handlers/request.h). Returns 0, or
+ * -1 with the problem set. */
+static int req_parse_body(struct req *r, cJSON **out)
+{
+	struct request_param params[SERVER_MAX_PARAMS];
+	const char *q = r->query.data;
+
+	for (size_t k = 0; k < r->n_params; k++) {
+		params[k].key = q;
+		q += strlen(q) + 1;
+		params[k].value = *q == '\1' ? NULL : q;
+		q += strlen(q) + 1;
+	}
+	return request_parse(r->media, r->body.data ? r->body.data : "",
+			     r->body.len, params, r->n_params,
+			     r->route->fn == handle_gradcheck ?
+			     REQUEST_MODEL_FIELDS : 0, &r->srv->cfg->limits,
+			     out, &r->res.problem);
+}
+
 /* Runs the route's handler (poll thread for inline routes, else a worker):
  * parses the body for JSON routes, then calls the handler with a context. */
 static void req_run(struct req *r)
@@ -287,8 +317,7 @@ static void req_run(struct req *r)
 	if (r->route->flags & ROUTE_JSON) {
 		body = r->json;
 		r->json = NULL;
-		if (!body && json_parse(r->body.data ? r->body.data : "",
-					r->body.len, &body, &r->res.problem))
+		if (!body && req_parse_body(r, &body))
 			goto out;
 		buf_free(&r->body);
 	}
@@ -397,6 +426,23 @@ static int req_framing(struct req *r)
 	return -1;
 }
 
+/* Keeps one query parameter of a binary body ("\1" for a missing value). */
+static enum MHD_Result req_param(void *cls, enum MHD_ValueKind kind,
+				 const char *key, const char *value)
+{
+	struct req *r = cls;
+
+	(void)kind;
+	if (r->n_params == SERVER_MAX_PARAMS) {
+		r->too_many_params = true;
+		return MHD_NO;
+	}
+	buf_append(&r->query, key, strlen(key) + 1);
+	buf_append(&r->query, value ? value : "\1", strlen(value ? value : "\1") + 1);
+	r->n_params++;
+	return MHD_YES;
+}
+
 /* First call: authentication, route, content type and Content-Length
  * checks. Errors found here are answered at once, before any body is
  * read. */
@@ -429,11 +475,24 @@ static enum MHD_Result req_begin(struct req *r, const char *url,
 		return MHD_YES;
 	ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 					 MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (!router_is_json_type(ct)) {
+	r->media = request_media_of(ct);
+	if (r->media < 0) {
 		problem_set(&r->res.problem, PROB_UNSUPPORTED_MEDIA,
-			    "Content-Type must be application/json, got %.100s",
+			    "Content-Type must be application/json, "
+			    "application/x-npy or application/x-npz, got %.100s",
 			    ct ? ct : "none");
 		return req_send(r);
+	}
+	if (r->media != REQUEST_JSON) {
+		MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND,
+					  req_param, r);
+		if (r->too_many_params || r->query.failed) {
+			problem_set(&r->res.problem, PROB_TOO_LARGE,
+				    "more than %d query parameters or a query "
+				    "string over %u bytes", SERVER_MAX_PARAMS,
+				    SERVER_CONN_MEMORY);
+			return req_send(r);
+		}
 	}
 	cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 					 MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -453,6 +512,10 @@ static enum MHD_Result req_begin(struct req *r, const char *url,
 			req_no_memory(r, len);
 			return req_send(r);
 		}
+		/* one allocation for the whole body (pages are committed as
+		 * it arrives), not a doubling chain of copies */
+		if (errno == 0 && *end == '\0' && len > SERVER_LIGHT_BODY)
+			buf_reserve(&r->body, (size_t)len);
 	}
 	return MHD_YES;
 }
@@ -503,8 +566,7 @@ static bool req_light(struct req *r)
 	test = routes_light_test(rt);
 	if (!test)
 		return true;
-	if (json_parse(r->body.data ? r->body.data : "", r->body.len, &r->json,
-		       &r->res.problem))
+	if (req_parse_body(r, &r->json))
 		return true;
 	return test(r->json);
 }

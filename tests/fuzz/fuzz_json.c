@@ -448,12 +448,109 @@ static void check_writer(const cJSON *tree)
 	buf_free(&b);
 }
 
+/* ---- blocks: the same reads as the arrays they replace ---------------------- */
+
+static void same_problem(const struct problem *a, const struct problem *b,
+			 const char *what)
+{
+	size_t k;
+
+	if (a->kind != b->kind || a->n_errors != b->n_errors ||
+	    a->n_dropped != b->n_dropped || strcmp(a->detail, b->detail))
+		fuzz_fail("%s: block read differs: '%s' vs '%s'", what,
+			  a->detail, b->detail);
+	for (k = 0; k < a->n_errors && k < PROBLEM_MAX_ERRORS; k++)
+		if (strcmp(a->errors[k].pointer, b->errors[k].pointer) ||
+		    strcmp(a->errors[k].detail, b->errors[k].detail))
+			fuzz_fail("%s: block error %zu differs", what, k);
+}
+
+static void same_values(const double *a, const double *b, size_t n,
+			const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (isnan(a[i]) ? !isnan(b[i]) : memcmp(&a[i], &b[i], sizeof(*a)))
+			fuzz_fail("%s: block value %zu differs", what, i);
+}
+
+/* tree (json_parse) and blocks (json_parse_blocks, every numeric array a
+ * block) must read the same through every array getter. */
+static void check_blocks(const cJSON *tree, const cJSON *blocks)
+{
+	static const unsigned mflags[] = {
+		0, JSON_ALLOW_NULL, JSON_FLAT_COLUMN,
+		JSON_ALLOW_NULL | JSON_FLAT_COLUMN
+	};
+	static const size_t maxes[] = {1, SMALL_ELEMENTS, LARGE_ELEMENTS};
+	const cJSON *it;
+	struct problem pa, pb;
+	struct json_matrix ma, mb;
+	double *va, *vb;
+	int64_t *ia, *ib;
+	size_t na, nb, f, k;
+	int ra, rb;
+
+	if (!cJSON_IsObject(tree))
+		return;
+	cJSON_ArrayForEach(it, tree) {
+		const char *key = it->string ? it->string : "";
+
+		if (cJSON_GetObjectItemCaseSensitive(tree, key) != it)
+			continue;   /* a duplicate key: getters see the first */
+		if (json_array_len(it) !=
+		    json_array_len(cJSON_GetObjectItemCaseSensitive(blocks, key)))
+			fuzz_fail("json_array_len differs for a block");
+		for (k = 0; k < 3; k++) {
+			for (f = 0; f < 4; f++) {
+				problem_init(&pa);
+				problem_init(&pb);
+				ra = json_get_matrix(tree, "", key, mflags[f], maxes[k], &ma, &pa);
+				rb = json_get_matrix(blocks, "", key, mflags[f], maxes[k], &mb, &pb);
+				if (ra != rb)
+					fuzz_fail("json_get_matrix: %d vs block %d", ra, rb);
+				same_problem(&pa, &pb, "json_get_matrix");
+				if (ra == 1) {
+					if (ma.rows != mb.rows || ma.cols != mb.cols)
+						fuzz_fail("json_get_matrix: block shape");
+					same_values(ma.v, mb.v, ma.rows * ma.cols,
+						    "json_get_matrix");
+				}
+				free(ma.v);
+				free(mb.v);
+			}
+			problem_init(&pa);
+			problem_init(&pb);
+			ra = json_get_vector(tree, "", key, 0, maxes[k], &va, &na, &pa);
+			rb = json_get_vector(blocks, "", key, 0, maxes[k], &vb, &nb, &pb);
+			if (ra != rb || (ra == 1 && na != nb))
+				fuzz_fail("json_get_vector: %d vs block %d", ra, rb);
+			same_problem(&pa, &pb, "json_get_vector");
+			if (ra == 1)
+				same_values(va, vb, na, "json_get_vector");
+			free(va);
+			free(vb);
+			problem_init(&pa);
+			problem_init(&pb);
+			ra = json_get_int_vector(tree, "", key, 0, maxes[k], -5, 64, &ia, &na, &pa);
+			rb = json_get_int_vector(blocks, "", key, 0, maxes[k], -5, 64, &ib, &nb, &pb);
+			if (ra != rb || (ra == 1 && (na != nb ||
+						     memcmp(ia, ib, na * sizeof(*ia)))))
+				fuzz_fail("json_get_int_vector: %d vs block %d", ra, rb);
+			same_problem(&pa, &pb, "json_get_int_vector");
+			free(ia);
+			free(ib);
+		}
+	}
+}
+
 /* ---- entry ---------------------------------------------------------------- */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct problem p;
-	cJSON *tree = NULL;
+	cJSON *tree = NULL, *blocks = NULL;
 	struct walk wk = {0};
 	size_t i;
 	double d;
@@ -469,12 +566,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (tree || p.kind != PROB_MALFORMED_JSON || !p.detail[0])
 			fuzz_fail("json_parse failed with kind %d, tree %p",
 				  (int)p.kind, (void *)tree);
+		{
+			struct problem pb;
+
+			problem_init(&pb);
+			if (json_parse_blocks((const char *)data, size, 1,
+					      &blocks, &pb) == 0 ||
+			    strcmp(pb.detail, p.detail))
+				fuzz_fail("json_parse_blocks: '%s', json_parse "
+					  "'%s'", pb.detail, p.detail);
+		}
 		return 0;
 	}
 	if (!tree || problem_is_set(&p))
 		fuzz_fail("json_parse succeeded without a clean tree");
 	walk_getters(tree, "", 0, &wk);
 	check_writer(tree);
+	problem_init(&p);
+	if (json_parse_blocks((const char *)data, size, 1, &blocks, &p) != 0)
+		fuzz_fail("json_parse_blocks refused what json_parse took: %s",
+			  p.detail);
+	check_blocks(tree, blocks);
+	cJSON_Delete(blocks);
 	cJSON_Delete(tree);
 	return 0;
 }

@@ -13,28 +13,41 @@ void fixture_path(char *out, size_t n, const char *name)
 	snprintf(out, n, "%s/%s", dir && *dir ? dir : "tests/fixtures", name);
 }
 
-cJSON *fixture_load(const char *name)
+char *fixture_read(const char *name, size_t *len)
 {
 	char path[512];
 	FILE *f = NULL;
-	char *text = NULL;
-	long n;
-	cJSON *root = NULL;
+	char *data = NULL;
+	long n = -1;
 
 	fixture_path(path, sizeof(path), name);
 	f = fopen(path, "rb");
-	if (!f)
-		goto out;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 &&
-	    fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)n)) &&
-	    fread(text, 1, (size_t)n, f) == (size_t)n)
-		root = cJSON_ParseWithLength(text, (size_t)n);
-out:
-	if (!root)
-		fprintf(stderr, "cannot load fixture %s (GG_FIXTURES)\n", path);
-	free(text);
+	if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (data = malloc((size_t)n + 1)) &&
+	    fread(data, 1, (size_t)n, f) != (size_t)n) {
+		free(data);
+		data = NULL;
+	}
 	if (f)
 		fclose(f);
+	if (!data) {
+		fprintf(stderr, "cannot read fixture %s (GG_FIXTURES)\n", path);
+		return NULL;
+	}
+	data[n] = '\0';
+	*len = (size_t)n;
+	return data;
+}
+
+cJSON *fixture_load(const char *name)
+{
+	size_t n = 0;
+	char *text = fixture_read(name, &n);
+	cJSON *root = text ? cJSON_ParseWithLength(text, n) : NULL;
+
+	if (text && !root)
+		fprintf(stderr, "fixture %s is not JSON\n", name);
+	free(text);
 	return root;
 }
 

@@ -13,6 +13,10 @@
  * when GG_FIXTURES is unset or empty (the suites run from the repo root). */
 void fixture_path(char *out, size_t n, const char *name);
 
+/* The bytes of $GG_FIXTURES/name (NUL-terminated, malloc'd; *len their
+ * count), or NULL with the path on stderr when it is missing or empty. */
+char *fixture_read(const char *name, size_t *len);
+
 /* Reads and parses $GG_FIXTURES/name. Returns the tree (the caller
  * cJSON_Deletes it), or NULL with the path on stderr when the file is
  * missing, empty or not JSON. */
