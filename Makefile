@@ -8,7 +8,7 @@ OPT      ?= -O2 -g
 SANITIZE ?=
 PORT     ?= 8080
 BIND     ?= 127.0.0.1
-PKGS     ?= libmicrohttpd libcjson libcurl sqlite3 hiredis
+PKGS     ?= libmicrohttpd libcjson libcurl sqlite3 hiredis zlib
 WERROR   ?=
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \

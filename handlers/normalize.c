@@ -335,6 +335,13 @@ void handle_normalize(struct hctx *ctx, const cJSON *body, struct hres *res)
 
 	if (parse(body, ctx->limits, &rq, p) != 0)
 		goto out;
+	if (res->format == JW_NPY && !op_outputs_data(rq.op)) {
+		problem_set(p, PROB_NOT_ACCEPTABLE,
+			    "op '%s' answers no data array: application/x-npy "
+			    "is for transforms; ask for application/x-npz or "
+			    "application/json", op_names[rq.op]);
+		goto out;
+	}
 	if (!ctx->store) {
 		problem_set(p, PROB_STORE_UNAVAILABLE, "no session store");
 		goto out;
@@ -399,9 +406,10 @@ void handle_normalize(struct hctx *ctx, const cJSON *body, struct hres *res)
 		goto out;
 	}
 
-	jw_init(&w, &res->body);
+	jw_init_format(&w, &res->body, res->format);
 	jw_obj_begin(&w);
 	if (session_write_stats(&w, id, st, rq.with_std ? scale : ones) != 0) {
+		jw_free(&w);
 		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory");
 		goto out;
 	}
@@ -425,7 +433,7 @@ void handle_normalize(struct hctx *ctx, const cJSON *body, struct hres *res)
 	}
 	jw_arr_end(&w);
 	jw_obj_end(&w);
-	if (res->body.failed)
+	if (jw_finish(&w))
 		hres_body_failed(res);
 	else
 		res->status = 200;

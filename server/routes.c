@@ -20,15 +20,18 @@ static const struct route table[] = {
 	{"GET", "/ui/app.js", handle_ui_app_js, ROUTE_PUBLIC},
 	{"GET", "/ui/style.css", handle_ui_style_css, ROUTE_PUBLIC},
 	{"POST", "/normalize", handle_normalize,
-	 ROUTE_OFFLOAD | ROUTE_JSON | ROUTE_LIGHT_SMALL},
+	 ROUTE_OFFLOAD | ROUTE_JSON | ROUTE_LIGHT_SMALL | ROUTE_NPZ_OUT |
+	 ROUTE_NPY_OUT},
 	{"GET", "/sessions/{id}", handle_session_get,
 	 ROUTE_OFFLOAD | ROUTE_LIGHT},
 	{"PUT", "/sessions/{id}", handle_session_put,
 	 ROUTE_OFFLOAD | ROUTE_JSON | ROUTE_LIGHT},
 	{"DELETE", "/sessions/{id}", handle_session_delete,
 	 ROUTE_OFFLOAD | ROUTE_LIGHT},
-	{"POST", "/init", handle_init, ROUTE_OFFLOAD | ROUTE_JSON},
-	{"POST", "/gradcheck", handle_gradcheck, ROUTE_OFFLOAD | ROUTE_JSON},
+	{"POST", "/init", handle_init,
+	 ROUTE_OFFLOAD | ROUTE_JSON | ROUTE_NPZ_OUT},
+	{"POST", "/gradcheck", handle_gradcheck,
+	 ROUTE_OFFLOAD | ROUTE_JSON | ROUTE_NPZ_OUT},
 };
 
 const struct route *routes_table(size_t *n)

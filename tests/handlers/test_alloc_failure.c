@@ -122,6 +122,7 @@ static unsigned call(handler_fn *fn, struct store *st, const char *param,
 	hres_init(&res, lim.max_response);
 	if (!body || json_parse(body, strlen(body), &in, &res.problem) == 0)
 		fn(&ctx, in, &res);
+	hres_drain(&res);  /* a streamed answer allocates as it goes */
 	o->pending = gg_alloc_pending();
 	gg_alloc_inject(0);
 	o->allocs = gg_alloc_count() - before;
