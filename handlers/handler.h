@@ -32,8 +32,8 @@ struct hctx {
 /* A response produced as the client reads it: step() appends the next
  * bounded piece (a few rows, at most a few hundred KiB) to out and returns
  * 1 while more follows, 0 after the last piece, -1 when it failed (out's
- * failed flag says why). free() releases state on every path: the end of
- * the response, a client hang-up, or a response never sent. */
+ * failed flag says why). The release callback frees state on every path:
+ * the end of the response, a client hang-up, or a response never sent. */
 struct hstream {
 	int (*step)(void *state, struct buf *out);
 	void (*free)(void *state);
