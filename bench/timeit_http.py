@@ -1,16 +1,19 @@
 """Times POSTs of one JSON body: prints the median and min seconds of N runs.
-usage: timeit_http.py URL BODYFILE N"""
+usage: timeit_http.py URL BODYFILE N [ACCEPT]"""
 import statistics
 import sys
 import time
 import urllib.request
 
 url, path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+headers = {"Content-Type": "application/json"}
+if len(sys.argv) > 4:
+    headers["Accept"] = sys.argv[4]
 body = open(path, "rb").read()
 times = []
 for _ in range(n):
     req = urllib.request.Request(url, data=body, method="POST",
-                                 headers={"Content-Type": "application/json"})
+                                 headers=headers)
     t0 = time.perf_counter()
     with urllib.request.urlopen(req, timeout=600) as r:
         r.read()

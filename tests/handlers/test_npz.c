@@ -19,29 +19,40 @@
 
 static char dir[] = "/tmp/gg_npz_XXXXXX";
 
-/* Runs fn on json with format f; the answer's bytes land in path. A
- * streamed answer is read 1000 bytes at a time. */
-static void run(handler_fn *fn, struct store *st, const char *json,
-		enum jw_format f, const char *path)
+static struct limits lim;
+
+/* fn on json with the default limits, answering in format f; res is for
+ * the caller to hres_free. */
+static void call(handler_fn *fn, struct store *st, const char *json,
+		 enum jw_format f, struct hres *res)
 {
-	struct limits lim;
 	struct hctx ctx;
-	struct hres res;
 	cJSON *body = cJSON_ParseWithLength(json, strlen(json));
-	FILE *out = fopen(path, "wb");
-	char piece[1000];
-	long n;
 
 	ck_assert_ptr_nonnull(body);
-	ck_assert_ptr_nonnull(out);
 	limits_default(&lim);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.limits = &lim;
 	ctx.store = st;
 	ctx.tenant = "";
-	hres_init(&res, lim.max_response);
-	res.format = f;
-	fn(&ctx, body, &res);
+	hres_init(res, lim.max_response);
+	res->format = f;
+	fn(&ctx, body, res);
+	cJSON_Delete(body);
+}
+
+/* Runs fn on json with format f; the answer's bytes land in path. A
+ * streamed answer is read 1000 bytes at a time. */
+static void run(handler_fn *fn, struct store *st, const char *json,
+		enum jw_format f, const char *path)
+{
+	struct hres res;
+	FILE *out = fopen(path, "wb");
+	char piece[1000];
+	long n;
+
+	ck_assert_ptr_nonnull(out);
+	call(fn, st, json, f, &res);
 	ck_assert_msg(!problem_is_set(&res.problem), "%s: %s", json,
 		      res.problem.detail);
 	if (res.stream.step) {
@@ -59,7 +70,6 @@ static void run(handler_fn *fn, struct store *st, const char *json,
 	}
 	ck_assert_int_eq(fclose(out), 0);
 	hres_free(&res);
-	cJSON_Delete(body);
 }
 
 /* check_npz.py on the two answers; members is a space-separated list. */
@@ -153,26 +163,15 @@ START_TEST(npy_without_data_is_406)
 	static const char fit[] = "{\"op\":\"fit\",\"session\":\"s3\","
 				  "\"data\":[[1,2],[3,5]]}";
 	struct store *st = NULL;
-	struct limits lim;
-	struct hctx ctx;
 	struct hres res;
-	cJSON *body = cJSON_Parse(fit);
 	char err[256];
 
 	ck_assert_msg(store_open("memory:", 0, &st, err, sizeof(err)) == 0,
 		      "%s", err);
-	limits_default(&lim);
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.limits = &lim;
-	ctx.store = st;
-	ctx.tenant = "";
-	hres_init(&res, lim.max_response);
-	res.format = JW_NPY;
-	handle_normalize(&ctx, body, &res);
+	call(handle_normalize, st, fit, JW_NPY, &res);
 	ck_assert_uint_eq(problem_status(res.problem.kind), 406);
 	ck_assert_uint_eq(res.body.len, 0);
 	hres_free(&res);
-	cJSON_Delete(body);
 	store_close(st);
 }
 END_TEST

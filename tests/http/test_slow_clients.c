@@ -42,38 +42,6 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A TCP connection to the daemon, or -1. */
-static int raw_connect(const struct gg_server *s)
-{
-	struct sockaddr_in a;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)s->port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static bool raw_send(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (k <= 0)
-			return false;
-		p += k;
-		n -= (size_t)k;
-	}
-	return true;
-}
-
 /* Waits until the server closes fd (EOF or reset), reading and dropping
  * whatever it sends; returns the milliseconds that took, or -1 if fd was
  * still open after ms. */
@@ -93,22 +61,6 @@ static long long wait_closed(int fd, int ms)
 		if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN))
 			return now_ms() - t0;
 	}
-}
-
-/* The gauge gradguard_http_requests_in_flight from GET /metrics (which
- * counts itself), or -1. */
-static long in_flight(const struct gg_server *s)
-{
-	static const char name[] = "\ngradguard_http_requests_in_flight ";
-	struct gg_response r;
-	const char *p;
-	long v = -1;
-
-	if (gg_request(s, "GET", "/metrics", NULL, NULL, 0, NULL, &r) == 0 &&
-	    r.status == 200 && (p = strstr(r.body, name)) != NULL)
-		v = strtol(p + sizeof(name) - 1, NULL, 10);
-	gg_response_free(&r);
-	return v;
 }
 
 static void expect_healthy(const struct gg_server *s, const char *what)
@@ -155,11 +107,11 @@ START_TEST(stalled_headers_and_bodies_are_cut_by_the_timeout)
 	int fh, fb;
 
 	start(&s);
-	fh = raw_connect(&s);
-	fb = raw_connect(&s);
+	fh = gg_connect(&s, 0);
+	fb = gg_connect(&s, 0);
 	ck_assert(fh >= 0 && fb >= 0);
-	ck_assert(raw_send(fh, head, sizeof(head) - 1));
-	ck_assert(raw_send(fb, body_head, sizeof(body_head) - 1));
+	ck_assert(gg_send_all(fh, head, sizeof(head) - 1));
+	ck_assert(gg_send_all(fb, body_head, sizeof(body_head) - 1));
 	t_head = wait_closed(fh, limit);
 	t_body = t_head < 0 ? wait_closed(fb, CUT_SLACK_MS)
 			    : wait_closed(fb, limit - (int)t_head);
@@ -193,10 +145,10 @@ START_TEST(idle_connections_do_not_starve_a_request)
 
 	start(&s);
 	for (int i = 0; i < IDLE_CONNS; i++) {
-		fds[i] = raw_connect(&s);
+		fds[i] = gg_connect(&s, 0);
 		ck_assert_msg(fds[i] >= 0, "connection %d refused", i);
 		if (i % 2)
-			ck_assert(raw_send(fds[i], part, sizeof(part) - 1));
+			ck_assert(gg_send_all(fds[i], part, sizeof(part) - 1));
 	}
 	t0 = now_ms();
 	ck_assert_int_eq(gg_post_json(&s, "/normalize", fit, &r), 0);
@@ -244,11 +196,11 @@ START_TEST(clients_hanging_up_mid_response_cost_nothing)
 	ck_assert(req_len > 0 && (size_t)req_len < sizeof(req));
 	start(&s);
 	for (int i = 0; i < HANGUPS; i++) {
-		int fd = raw_connect(&s);
+		int fd = gg_connect(&s, 0);
 		char tmp[64];
 
 		ck_assert(fd >= 0);
-		ck_assert(raw_send(fd, req, (size_t)req_len));
+		ck_assert(gg_send_all(fd, req, (size_t)req_len));
 		if (_i == 0) {
 			struct pollfd p = {fd, POLLIN, 0};
 
@@ -262,7 +214,7 @@ START_TEST(clients_hanging_up_mid_response_cost_nothing)
 	}
 	/* the completion callbacks run as MHD notices each hang-up */
 	until = now_ms() + 30000;
-	while (now_ms() < until && (flying = in_flight(&s)) > 1) {
+	while (now_ms() < until && (flying = gg_in_flight(&s)) > 1) {
 		struct timespec ts = {0, 50 * 1000000L};
 
 		nanosleep(&ts, NULL);

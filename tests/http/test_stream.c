@@ -47,40 +47,6 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* A connection with a rcvbuf-byte receive buffer (set before connect, so
- * the window is small from the start), or -1. */
-static int connect_small(const struct gg_server *s, int rcvbuf)
-{
-	struct sockaddr_in a;
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)s->port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static bool send_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (k <= 0)
-			return false;
-		p += k;
-		n -= (size_t)k;
-	}
-	return true;
-}
-
 /* "VmHWM" or "VmRSS" of the daemon in KiB, or -1. */
 static long proc_kb(pid_t pid, const char *field)
 {
@@ -98,20 +64,6 @@ static long proc_kb(pid_t pid, const char *field)
 			kb = strtol(line + n + 1, NULL, 10);
 	fclose(f);
 	return kb;
-}
-
-static long in_flight(const struct gg_server *s)
-{
-	static const char name[] = "\ngradguard_http_requests_in_flight ";
-	struct gg_response r;
-	const char *p;
-	long v = -1;
-
-	if (gg_request(s, "GET", "/metrics", NULL, NULL, 0, NULL, &r) == 0 &&
-	    r.status == 200 && (p = strstr(r.body, name)))
-		v = strtol(p + sizeof(name) - 1, NULL, 10);
-	gg_response_free(&r);
-	return v;
 }
 
 /* One /healthz; its time in ms. */
@@ -159,9 +111,9 @@ START_TEST(slow_readers_hold_a_bounded_window)
 	ck_assert(n > 0 && (size_t)n < sizeof(req));
 	ck_assert_int_eq(gg_server_start(&s, args), 0);
 	for (int i = 0; i < SLOW_READERS; i++) {
-		fd[i] = connect_small(&s, 4096);
+		fd[i] = gg_connect(&s, 4096);
 		ck_assert(fd[i] >= 0);
-		ck_assert(send_all(fd[i], req, (size_t)n));
+		ck_assert(gg_send_all(fd[i], req, (size_t)n));
 	}
 	for (int i = 0; i < SLOW_READERS; i++) {
 		struct pollfd p = { fd[i], POLLIN, 0 };
@@ -189,12 +141,12 @@ START_TEST(slow_readers_hold_a_bounded_window)
 		      "/healthz median %lld ms", probes[PROBES / 2]);
 	ck_assert_msg(probes[PROBES - 1] < HEALTHZ_MAX_MS,
 		      "/healthz max %lld ms", probes[PROBES - 1]);
-	ck_assert_int_eq(in_flight(&s), SLOW_READERS + 1);
+	ck_assert_int_eq(gg_in_flight(&s), SLOW_READERS + 1);
 	for (int i = 0; i < SLOW_READERS; i++)
 		close(fd[i]);
 	/* MHD notices each hang-up on its next send attempt */
 	until = now_ms() + 60000;
-	while (now_ms() < until && (flying = in_flight(&s)) > 1) {
+	while (now_ms() < until && (flying = gg_in_flight(&s)) > 1) {
 		struct timespec ts = { 0, 50 * 1000000L };
 
 		nanosleep(&ts, NULL);

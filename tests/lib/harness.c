@@ -300,18 +300,15 @@ int gg_run(const char *const args[], char *out, size_t out_len)
 	return gg_exit_code(status);
 }
 
-long gg_raw(const struct gg_server *s, const char *req, size_t req_len,
-	    char *resp, size_t resp_len, int timeout_ms)
+int gg_connect(const struct gg_server *s, int rcvbuf)
 {
 	struct sockaddr_in a;
-	long long until = now_ms() + timeout_ms;
-	size_t len = 0, sent = 0;
-	int fd;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-	resp[0] = '\0';
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
+	if (rcvbuf > 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
 	a.sin_port = htons((uint16_t)s->port);
@@ -320,13 +317,50 @@ long gg_raw(const struct gg_server *s, const char *req, size_t req_len,
 		close(fd);
 		return -1;
 	}
-	while (sent < req_len) {
-		ssize_t n = send(fd, req + sent, req_len - sent, MSG_NOSIGNAL);
+	return fd;
+}
 
-		if (n <= 0)
-			break;
-		sent += (size_t)n;
+bool gg_send_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t k = send(fd, c, n, MSG_NOSIGNAL);
+
+		if (k <= 0)
+			return false;
+		c += k;
+		n -= (size_t)k;
 	}
+	return true;
+}
+
+long gg_in_flight(const struct gg_server *s)
+{
+	static const char name[] = "\ngradguard_http_requests_in_flight ";
+	struct gg_response r;
+	const char *p;
+	long v = -1;
+
+	if (gg_request(s, "GET", "/metrics", NULL, NULL, 0, NULL, &r) == 0 &&
+	    r.status == 200 && (p = strstr(r.body, name)) != NULL)
+		v = strtol(p + sizeof(name) - 1, NULL, 10);
+	gg_response_free(&r);
+	return v;
+}
+
+long gg_raw(const struct gg_server *s, const char *req, size_t req_len,
+	    char *resp, size_t resp_len, int timeout_ms)
+{
+	long long until = now_ms() + timeout_ms;
+	size_t len = 0;
+	int fd;
+
+	resp[0] = '\0';
+	fd = gg_connect(s, 0);
+	if (fd < 0)
+		return -1;
+	gg_send_all(fd, req, req_len);
 	while (len + 1 < resp_len) {
 		struct pollfd p = {fd, POLLIN, 0};
 		long long left = until - now_ms();

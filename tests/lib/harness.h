@@ -3,6 +3,7 @@
 #ifndef GRADGUARD_TEST_HARNESS_H
 #define GRADGUARD_TEST_HARNESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -63,6 +64,15 @@ cJSON *gg_response_json(const struct gg_response *r);
  * bytes of its stdout land NUL-terminated in out (may be NULL). Returns
  * the exit status, or -1 (could not run, killed, timed out). */
 int gg_run(const char *const args[], char *out, size_t out_len);
+
+/* A TCP connection to the daemon, with an SO_RCVBUF of rcvbuf bytes set
+ * before connecting when rcvbuf > 0 (a slow reader's small window), or -1. */
+int gg_connect(const struct gg_server *s, int rcvbuf);
+/* Sends all n bytes on fd (no SIGPIPE); false when the peer is gone. */
+bool gg_send_all(int fd, const void *p, size_t n);
+/* The gauge gradguard_http_requests_in_flight from GET /metrics (which
+ * counts itself), or -1. */
+long gg_in_flight(const struct gg_server *s);
 
 /* Sends req_len raw bytes to the server on a fresh TCP connection, then
  * reads until the server closes, resp_len-1 bytes arrive, or timeout_ms
