@@ -96,7 +96,9 @@ START_TEST(slow_readers_hold_a_bounded_window)
 {
 	static const char *const args[] = {
 		"--connection-timeout", "300", "--max-connections-per-ip", "0",
-		NULL
+		/* the first passes (one 33 MB layer block each) run on the
+		 * workers: as many as on the 2-core machine the bar is for */
+		"--workers", "2", NULL
 	};
 	struct gg_server s;
 	int fd[SLOW_READERS];
@@ -141,7 +143,10 @@ START_TEST(slow_readers_hold_a_bounded_window)
 		      "/healthz median %lld ms", probes[PROBES / 2]);
 	ck_assert_msg(probes[PROBES - 1] < HEALTHZ_MAX_MS,
 		      "/healthz max %lld ms", probes[PROBES - 1]);
-	ck_assert_int_eq(gg_in_flight(&s), SLOW_READERS + 1);
+	/* all still in flight (a /healthz just answered may still count:
+	 * its completion runs after its last byte left) */
+	flying = gg_in_flight(&s);
+	ck_assert_msg(flying >= SLOW_READERS + 1, "%ld in flight", flying);
 	for (int i = 0; i < SLOW_READERS; i++)
 		close(fd[i]);
 	/* MHD notices each hang-up on its next send attempt */
