@@ -452,6 +452,9 @@ void jw_matrix_begin(struct jw *w, size_t rows, size_t cols)
 	buf_putc(w->j, '[');
 }
 
+/* Numbers written between two checks of the buffer's room. */
+#define JW_RUN 64
+
 void jw_matrix_rows(struct jw *w, const double *v, size_t n)
 {
 	size_t i, j, cols = w->mcols;
@@ -461,11 +464,12 @@ void jw_matrix_rows(struct jw *w, const double *v, size_t n)
 		return;
 	}
 	for (i = 0; i < n && !w->j->failed; i++, w->mrow++) {
-		/* a row's worst case, so that put_double need not check */
-		if (buf_reserve(w->j, 2 + cols * (JSON_DOUBLE_MAX + 1)))
-			return;
 		buf_puts(w->j, w->mrow ? ",[" : "[");
 		for (j = 0; j < cols; j++) {
+			/* room for the next JW_RUN numbers checked once */
+			if (j % JW_RUN == 0 &&
+			    buf_reserve(w->j, JW_RUN * (JSON_DOUBLE_MAX + 1)))
+				return;
 			if (j)
 				w->j->data[w->j->len++] = ',';
 			w->j->len += json_format_double(w->j->data + w->j->len,

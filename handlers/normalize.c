@@ -406,6 +406,10 @@ void handle_normalize(struct hctx *ctx, const cJSON *body, struct hres *res)
 		goto out;
 	}
 
+	/* one allocation for the answer: data dominates (~25 chars a number) */
+	buf_presize(&res->body, (op_outputs_data(rq.op) ? rq.n * rq.d : 0) *
+		    (res->format == JW_JSON ? 25 : sizeof(double)) +
+		    rq.d * 80 + 4096);
 	jw_init_format(&w, &res->body, res->format);
 	jw_obj_begin(&w);
 	if (session_write_stats(&w, id, st, rq.with_std ? scale : ones) != 0) {
