@@ -156,21 +156,28 @@ static int member_add(struct jw *w, const char *name, uint32_t crc,
  * array goes to the JSON text instead. */
 static bool member_begin(struct jw *w, size_t rows, size_t cols)
 {
-	char hdr[128], name[JW_KEY_MAX + 8];
+	char hdr[256], name[JW_KEY_MAX + 8];
 	size_t n;
+	int len;
 
 	if (w->fmt == JW_JSON || !w->key_pending ||
 	    (w->fmt == JW_NPY && (w->wrote_data || strcmp(w->key, "data"))))
 		return false;
 	w->key_pending = false;
 	if (cols)
-		n = (size_t)snprintf(hdr + 10, sizeof(hdr) - 10,
-				     "{'descr': '<f8', 'fortran_order': False, "
-				     "'shape': (%zu, %zu), }", rows, cols);
+		len = snprintf(hdr + 10, sizeof(hdr) - 10,
+			       "{'descr': '<f8', 'fortran_order': False, "
+			       "'shape': (%zu, %zu), }", rows, cols);
 	else
-		n = (size_t)snprintf(hdr + 10, sizeof(hdr) - 10,
-				     "{'descr': '<f8', 'fortran_order': False, "
-				     "'shape': (%zu,), }", rows);
+		len = snprintf(hdr + 10, sizeof(hdr) - 10,
+			       "{'descr': '<f8', 'fortran_order': False, "
+			       "'shape': (%zu,), }", rows);
+	/* at most ~110 bytes with two 20-digit sizes: room for the padding */
+	if (len < 0 || (size_t)len > sizeof(hdr) - 10 - 64) {
+		w->b->failed = true;
+		return true;
+	}
+	n = (size_t)len;
 	/* pad with spaces and a newline to a multiple of 64 bytes */
 	while ((10 + n + 1) % 64)
 		hdr[10 + n++] = ' ';
