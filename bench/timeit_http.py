@@ -1,17 +1,20 @@
 """Times POSTs of one body: prints the median and min seconds of N runs.
-usage: timeit_http.py URL BODYFILE N [CONTENT_TYPE (default application/json)]"""
+usage: timeit_http.py URL BODYFILE N [CONTENT_TYPE (default application/json)] [ACCEPT]"""
 import statistics
 import sys
 import time
 import urllib.request
 
 url, path, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-ctype = sys.argv[4] if len(sys.argv) > 4 else "application/json"
+headers = {"Content-Type": sys.argv[4] if len(sys.argv) > 4 and sys.argv[4]
+           else "application/json"}
+if len(sys.argv) > 5:
+    headers["Accept"] = sys.argv[5]
 body = open(path, "rb").read()
 times = []
 for _ in range(n):
     req = urllib.request.Request(url, data=body, method="POST",
-                                 headers={"Content-Type": ctype})
+                                 headers=headers)
     t0 = time.perf_counter()
     with urllib.request.urlopen(req, timeout=600) as r:
         r.read()

@@ -186,22 +186,16 @@ static void layer_orthogonal(const struct init_spec *s, struct rng *r,
 	}
 }
 
-enum init_status init_layer(const struct init_spec *s, struct rng *r,
-			    size_t rows, size_t cols, double *w,
-			    double *work)
+enum init_status init_layer_part(const struct init_spec *s, struct rng *r,
+				 size_t rows, size_t cols, double *w, size_t n)
 {
-	size_t n = rows * cols;
 	double std;
 
-	if (init_spec_check(s) != INIT_OK)
+	if (init_spec_check(s) != INIT_OK || s->method == INIT_ORTHOGONAL)
 		return INIT_EUNSUPPORTED;
 	if (s->method == INIT_ZEROS) {
 		for (size_t i = 0; i < n; i++)
 			w[i] = 0.0;
-		return INIT_OK;
-	}
-	if (s->method == INIT_ORTHOGONAL) {
-		layer_orthogonal(s, r, rows, cols, w, work);
 		return INIT_OK;
 	}
 	std = init_target_std(s, rows, cols);
@@ -221,6 +215,19 @@ enum init_status init_layer(const struct init_spec *s, struct rng *r,
 		break;
 	}
 	return INIT_OK;
+}
+
+enum init_status init_layer(const struct init_spec *s, struct rng *r,
+			    size_t rows, size_t cols, double *w,
+			    double *work)
+{
+	if (init_spec_check(s) != INIT_OK)
+		return INIT_EUNSUPPORTED;
+	if (s->method == INIT_ORTHOGONAL) {
+		layer_orthogonal(s, r, rows, cols, w, work);
+		return INIT_OK;
+	}
+	return init_layer_part(s, r, rows, cols, w, rows * cols);
 }
 
 double init_pop_std(const double *v, size_t n)

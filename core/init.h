@@ -79,6 +79,13 @@ enum init_status init_layer(const struct init_spec *s, struct rng *r,
 			    size_t rows, size_t cols, double *w,
 			    double *work);
 
+/* The next n entries, in C order, of a rows x cols block of an element-wise
+ * method (every method but orthogonal): init_layer of the block equals
+ * calls of this for consecutive pieces, so a block can be drawn a row at a
+ * time. Returns INIT_OK or INIT_EUNSUPPORTED (orthogonal, bad spec). */
+enum init_status init_layer_part(const struct init_spec *s, struct rng *r,
+				 size_t rows, size_t cols, double *w, size_t n);
+
 /* Population standard deviation (ddof 0) of v[0..n), two-pass, rescaled
  * when the magnitudes would overflow or underflow the squares. NAN when a
  * value is non-finite, 0 for n == 0. */

@@ -61,6 +61,25 @@ fail:
 	return -1;
 }
 
+void buf_presize(struct buf *b, size_t n)
+{
+	size_t need;
+	char *p;
+
+	if (b->failed || n > SIZE_MAX - b->len - 1)
+		return;
+	need = b->len + n + 1;
+	if (b->max && need > b->max + 1)
+		need = b->max + 1;
+	if (need <= b->cap)
+		return;
+	p = gg_realloc(b->data, need);
+	if (!p)
+		return;
+	b->data = p;
+	b->cap = need;
+}
+
 int buf_append(struct buf *b, const void *p, size_t n)
 {
 	if (buf_reserve(b, n))

@@ -22,6 +22,10 @@ void buf_free(struct buf *b);
 /* Ensures room for n more bytes. Returns 0, or -1 and sets failed (and
  * nomem when the allocation failed rather than the cap). */
 int buf_reserve(struct buf *b, size_t n);
+/* Best effort: grows the storage to hold n more bytes (at most up to the
+ * cap) in one allocation, so that a body whose size is known roughly up
+ * front is not copied while it doubles. Failing changes nothing. */
+void buf_presize(struct buf *b, size_t n);
 int buf_append(struct buf *b, const void *p, size_t n);
 int buf_puts(struct buf *b, const char *s);
 int buf_putc(struct buf *b, char c);

@@ -176,9 +176,9 @@ void gch_finish(struct hres *res, const struct opts *o,
 {
 	struct jw w;
 
-	jw_init(&w, &res->body);
+	jw_init_format(&w, &res->body, res->format);
 	write_response(&w, o, oc, wn, t0);
-	if (res->body.failed)
+	if (jw_finish(&w))
 		hres_body_failed(res);
 	else
 		res->status = 200;

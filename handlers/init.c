@@ -1,6 +1,6 @@
 /* POST /init: reproducible weight initialization (numpy-identical by
- * default) and an optional vanishing / exploding signal diagnosis. Weights
- * are generated one layer at a time and written straight into the body. */
+ * default) and an optional vanishing / exploding signal diagnosis. The
+ * response is produced as the client reads it (weights drawn row by row). */
 #include "handler.h"
 
 #include "core/alloc.h"
@@ -304,131 +304,245 @@ static void write_diagnosis(struct jw *w, const struct init_req *q,
 	jw_obj_end(w);
 }
 
+/* Bytes a streaming step writes before it yields (about one socket
+ * buffer's worth of rows). */
+#define INIT_STEP_BYTES (64u * 1024u)
+
+enum init_stage { STAGE_HEAD, STAGE_WEIGHTS, STAGE_TAIL, STAGE_DONE };
+
+/* The response being produced: the weights are drawn again, a row at a
+ * time, from a fresh copy of the seeded stream (or read from `held` for
+ * orthogonal, whose rows need the whole block); the statistics that need
+ * every weight were computed by the handler beforehand. */
+struct init_stream {
+	struct init_req q;        /* dims owned */
+	struct rng rng;
+	struct jw w;
+	double *mem;              /* owned: row, zeros, target, empirical,
+	                           * act_std, grad_norm */
+	double *row, *zeros, *target, *empirical, *act_std, *grad_norm;
+	double *held;             /* owned; orthogonal: every layer, else NULL */
+	enum init_stage stage;
+	size_t l, r, off;         /* layer, row, offset into held */
+};
+
+static void init_stream_free(void *state)
+{
+	struct init_stream *s = state;
+
+	if (!s)
+		return;
+	jw_free(&s->w);
+	gg_free(s->held);
+	gg_free(s->mem);
+	gg_free(s->q.dims);
+	gg_free(s);
+}
+
+static void write_head(struct init_stream *s)
+{
+	struct jw *w = &s->w;
+	enum init_mode mode = init_effective_mode(&s->q.spec);
+
+	jw_obj_begin(w);
+	jw_key(w, "seed");
+	jw_uint(w, s->q.seed);
+	jw_key(w, "rng");
+	jw_string(w, rng_names[s->q.rng]);
+	jw_key(w, "method");
+	jw_string(w, init_method_names[s->q.spec.method]);
+	jw_key(w, "distribution");
+	jw_string(w, init_dist_names[s->q.spec.dist]);
+	jw_key(w, "mode");
+	if (mode == INIT_MODE_NONE)
+		jw_null(w);
+	else
+		jw_string(w, init_mode_names[mode]);
+	jw_key(w, "parameters");
+	jw_obj_begin(w);
+}
+
+/* Rows of layer s->l until about INIT_STEP_BYTES are out or the layer is
+ * complete (then its bias too). */
+static int write_rows(struct init_stream *s, struct buf *out)
+{
+	size_t rows = s->q.dims[s->l], cols = s->q.dims[s->l - 1];
+	size_t start = out->len;
+	char key[32];
+
+	if (s->r == 0) {
+		snprintf(key, sizeof key, "W%zu", s->l);
+		jw_key(&s->w, key);
+		jw_matrix_begin(&s->w, rows, cols);
+	}
+	while (s->r < rows && out->len - start < INIT_STEP_BYTES &&
+	       !out->failed) {
+		const double *v = s->row;
+
+		if (s->held)
+			v = s->held + s->off;
+		else if (init_layer_part(&s->q.spec, &s->rng, rows, cols,
+					 s->row, cols) != INIT_OK)
+			return -1;
+		jw_matrix_rows(&s->w, v, 1);
+		s->off += cols;
+		s->r++;
+	}
+	if (s->r < rows)
+		return 1;
+	jw_matrix_end(&s->w);
+	snprintf(key, sizeof key, "b%zu", s->l);
+	jw_key(&s->w, key);
+	jw_matrix(&s->w, s->zeros, rows, 1, false);
+	s->r = 0;
+	if (++s->l > s->q.n_layers) {
+		jw_obj_end(&s->w);
+		s->stage = STAGE_TAIL;
+	}
+	return 1;
+}
+
+static int init_stream_step(void *state, struct buf *out)
+{
+	struct init_stream *s = state;
+	int rc = 1;
+
+	jw_set_output(&s->w, out);
+	switch (s->stage) {
+	case STAGE_HEAD:
+		write_head(s);
+		s->stage = STAGE_WEIGHTS;
+		s->l = 1;
+		break;
+	case STAGE_WEIGHTS:
+		rc = write_rows(s, out);
+		break;
+	case STAGE_TAIL:
+		write_layers(&s->w, &s->q, s->target, s->empirical);
+		if (s->q.diagnose)
+			write_diagnosis(&s->w, &s->q, s->act_std, s->grad_norm);
+		jw_obj_end(&s->w);
+		rc = jw_finish(&s->w) ? -1 : 0;
+		s->stage = STAGE_DONE;
+		break;
+	default:
+		rc = 0;
+	}
+	return out->failed ? -1 : rc;
+}
+
 /*
  * POST /init. Validates the body (422 with pointers, 413 on limits before
- * allocating), then in one allocation: a weight block per layer (all layers
- * when a diagnosis needs them, else one reused block), the orthogonal QR
- * workspace and the diagnosis workspace. The rng stream order is: W1, W2,
- * ..., WL, then the diagnosis's X and upstream gradient.
+ * allocating), then draws every layer once (into one reused block, or all
+ * of them when a diagnosis or orthogonal needs them) for empirical_std and
+ * the diagnosis, and hands the response to a producer that draws the
+ * weights again row by row as the client reads: a connection holds a few
+ * rows, not the response. The rng stream order is: W1, W2, ..., WL, then
+ * the diagnosis's X and upstream gradient.
  */
 void handle_init(struct hctx *ctx, const cJSON *body, struct hres *res)
 {
 	struct problem *p = &res->problem;
-	struct init_req q = { 0 };
+	struct init_stream *s = NULL;
 	struct rng *rng = NULL;
-	double *mem = NULL, *wbuf, *owork, *zeros, *target, *empirical;
-	double *act_std, *grad_norm, *dwork;
+	double *mem = NULL, *wbuf, *owork, *dwork;
 	const double **wl = NULL;
 	size_t maxw = 0, maxblock = 0, total = 0, owsize = 0, dwsize = 0;
-	size_t off = 0, L;
-	enum init_mode mode;
-	struct jw w;
+	size_t off = 0, L, estimate = 4096;
+	bool keep_all, orth;
+	struct hstream hs;
 
-	if (parse_request(ctx->limits, body, &q, p) < 0 ||
-	    check_limits(ctx->limits, &q, p) < 0)
+	s = gg_calloc(1, sizeof(*s));
+	if (!s) {
+		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory");
 		goto out;
-	L = q.n_layers;
+	}
+	if (parse_request(ctx->limits, body, &s->q, p) < 0 ||
+	    check_limits(ctx->limits, &s->q, p) < 0)
+		goto out;
+	L = s->q.n_layers;
+	orth = s->q.spec.method == INIT_ORTHOGONAL;
+	keep_all = s->q.diagnose || orth;
 	for (size_t l = 0; l <= L; l++)
-		maxw = q.dims[l] > maxw ? q.dims[l] : maxw;
+		maxw = s->q.dims[l] > maxw ? s->q.dims[l] : maxw;
 	for (size_t l = 1; l <= L; l++) {
-		size_t block = q.dims[l] * q.dims[l - 1];
-		size_t ow = init_work_size(&q.spec, q.dims[l], q.dims[l - 1]);
+		size_t block = s->q.dims[l] * s->q.dims[l - 1];
+		size_t ow = init_work_size(&s->q.spec, s->q.dims[l],
+					   s->q.dims[l - 1]);
 
 		maxblock = block > maxblock ? block : maxblock;
 		owsize = ow > owsize ? ow : owsize;
 		total += block;
+		estimate += (block + s->q.dims[l]) *
+			    (res->format == JW_JSON ? INIT_CHARS_PER_NUMBER
+						     : sizeof(double)) + 256;
 	}
-	if (q.diagnose)
-		dwsize = diag_work_size(q.dims, L, q.batch);
-	mem = gg_malloc(((q.diagnose ? total : maxblock) + owsize + dwsize + maxw +
-		      4 * L) * sizeof *mem);
-	wl = gg_malloc(L * sizeof *wl);
-	rng = gg_malloc(sizeof *rng);
-	if (!mem || !wl || !rng) {
+	if (s->q.diagnose)
+		dwsize = diag_work_size(s->q.dims, L, s->q.batch);
+	mem = gg_malloc(((keep_all ? total : maxblock) + owsize + dwsize) *
+			sizeof(*mem));
+	s->mem = gg_malloc((2 * maxw + 4 * L) * sizeof(*s->mem));
+	wl = gg_malloc(L * sizeof(*wl));
+	rng = gg_malloc(sizeof(*rng));
+	if (!mem || !s->mem || !wl || !rng) {
 		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory for %zu parameters",
 			    total);
 		goto out;
 	}
 	wbuf = mem;
-	owork = wbuf + (q.diagnose ? total : maxblock);
+	owork = wbuf + (keep_all ? total : maxblock);
 	dwork = owork + owsize;
-	zeros = dwork + dwsize;
-	target = zeros + maxw;
-	empirical = target + L;
-	act_std = empirical + L;
-	grad_norm = act_std + L;
+	s->row = s->mem;
+	s->zeros = s->row + maxw;
+	s->target = s->zeros + maxw;
+	s->empirical = s->target + L;
+	s->act_std = s->empirical + L;
+	s->grad_norm = s->act_std + L;
 	for (size_t i = 0; i < maxw; i++)
-		zeros[i] = 0.0;
-	rng_seed(rng, q.rng, q.seed);
-
-	jw_init(&w, &res->body);
-	jw_obj_begin(&w);
-	jw_key(&w, "seed");
-	jw_uint(&w, q.seed);
-	jw_key(&w, "rng");
-	jw_string(&w, rng_names[q.rng]);
-	jw_key(&w, "method");
-	jw_string(&w, init_method_names[q.spec.method]);
-	jw_key(&w, "distribution");
-	jw_string(&w, init_dist_names[q.spec.dist]);
-	jw_key(&w, "mode");
-	mode = init_effective_mode(&q.spec);
-	if (mode == INIT_MODE_NONE)
-		jw_null(&w);
-	else
-		jw_string(&w, init_mode_names[mode]);
-	jw_key(&w, "parameters");
-	jw_obj_begin(&w);
+		s->zeros[i] = 0.0;
+	rng_seed(rng, s->q.rng, s->q.seed);
+	s->rng = *rng;  /* the stream the producer draws the weights from */
 	for (size_t l = 1; l <= L; l++) {
-		size_t rows = q.dims[l], cols = q.dims[l - 1];
-		double *wcur = wbuf + (q.diagnose ? off : 0);
-		char key[32];
+		size_t rows = s->q.dims[l], cols = s->q.dims[l - 1];
+		double *wcur = wbuf + (keep_all ? off : 0);
 
 		if (hctx_expired(ctx)) {
 			problem_set(p, PROB_DEADLINE,
 				    "deadline passed while initializing layer %zu", l);
 			goto out;
 		}
-		if (init_layer(&q.spec, rng, rows, cols, wcur, owork) != INIT_OK) {
+		if (init_layer(&s->q.spec, rng, rows, cols, wcur, owork) != INIT_OK) {
 			problem_set(p, PROB_INTERNAL, "unsupported initializer spec");
 			goto out;
 		}
-		target[l - 1] = init_target_std(&q.spec, rows, cols);
-		empirical[l - 1] = init_pop_std(wcur, rows * cols);
+		s->target[l - 1] = init_target_std(&s->q.spec, rows, cols);
+		s->empirical[l - 1] = init_pop_std(wcur, rows * cols);
 		wl[l - 1] = wcur;
 		off += rows * cols;
-		snprintf(key, sizeof key, "W%zu", l);
-		jw_key(&w, key);
-		jw_matrix(&w, wcur, rows, cols, false);
-		snprintf(key, sizeof key, "b%zu", l);
-		jw_key(&w, key);
-		jw_matrix(&w, zeros, rows, 1, false);
-		if (res->body.failed)
-			break;
 	}
-	jw_obj_end(&w);
-	write_layers(&w, &q, target, empirical);
-	if (q.diagnose && !res->body.failed) {
+	if (s->q.diagnose) {
 		if (hctx_expired(ctx)) {
 			problem_set(p, PROB_DEADLINE,
 				    "deadline passed before the diagnosis");
 			goto out;
 		}
-		diag_run(wl, q.dims, L, q.activation, q.batch, rng, dwork,
-			 act_std, grad_norm);
-		write_diagnosis(&w, &q, act_std, grad_norm);
+		diag_run(wl, s->q.dims, L, s->q.activation, s->q.batch, rng,
+			 dwork, s->act_std, s->grad_norm);
 	}
-	jw_obj_end(&w);
-	if (res->body.failed) {
-		hres_body_failed(res);
-		goto out;
+	if (orth) {
+		s->held = mem;  /* the weights themselves; the rest is unused */
+		mem = NULL;
 	}
-	res->status = 200;
+	jw_init_format(&s->w, &res->body, res->format);
+	hs.step = init_stream_step;
+	hs.free = init_stream_free;
+	hs.state = s;
+	s = NULL;  /* res owns it now */
+	if (hres_stream(res, &hs, estimate) == 0)
+		res->status = 200;
 out:
-	if (problem_is_set(p))
-		buf_free(&res->body);
+	init_stream_free(s);
 	gg_free(rng);
 	gg_free(wl);
 	gg_free(mem);
-	gg_free(q.dims);
 }

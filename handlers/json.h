@@ -166,6 +166,9 @@ int json_as_matrix(const cJSON *node, const char *ptr, unsigned flags,
 
 /* ---- writing ---------------------------------------------------------- */
 
+/* Longest text json_format_double writes. */
+#define JSON_DOUBLE_MAX 32
+
 /* Shortest decimal form of v that strtod reads back as exactly v (at most
  * 17 significant digits), JSON syntax ("1e+300" style exponents allowed,
  * no "inf"/"nan": non-finite values print as null). out needs 32 bytes.
@@ -173,18 +176,65 @@ int json_as_matrix(const cJSON *node, const char *ptr, unsigned flags,
 size_t json_format_double(char *out, double v);
 
 #define JW_MAX_DEPTH 64
+/* Longest object key an npz member can be named after. */
+#define JW_KEY_MAX 64
 
-/* A streaming JSON writer into a struct buf; commas are its business.
- * Errors (cap reached, out of memory) are sticky in the buf: check
- * buf.failed once at the end. */
+/* What a writer produces. JW_JSON: JSON text. JW_NPZ: a stored zip (what
+ * np.savez writes) in which every array written with jw_matrix or
+ * jw_double_array as the value of an object member is a member named
+ * after its key ("W1.npy": .npy v1.0, '<f8', C order, 2-D for a matrix,
+ * 1-D for a flat array), and "response.json" holds the rest of the JSON.
+ * JW_NPY: only the array at key "data", as one .npy file. */
+enum jw_format { JW_JSON, JW_NPZ, JW_NPY };
+
+/* One finished npz member, for the central directory. */
+struct jw_member {
+	char name[JW_KEY_MAX + 8];
+	uint32_t crc;
+	uint32_t size;
+	uint32_t offset;
+};
+
+/* A streaming writer into a struct buf; commas are its business. Errors
+ * (cap reached, out of memory) are sticky in the buf: check buf.failed once
+ * at the end. The output may be drained between calls (b->len reset): the
+ * writer keeps its own byte count. */
 struct jw {
-	struct buf *b;
+	struct buf *b;            /* the output */
+	struct buf *j;            /* JSON text: b, or side (JW_NPZ, JW_NPY) */
+	struct buf side;
+	enum jw_format fmt;
 	unsigned depth;
 	bool need_comma[JW_MAX_DEPTH];
 	bool after_key;
+	bool key_pending;         /* binary formats: key held until its value */
+	char key[JW_KEY_MAX + 1];
+	/* binary formats */
+	uint64_t off;             /* bytes written to b so far */
+	uint32_t crc;             /* of the member being written */
+	uint64_t msize;
+	uint64_t moff;            /* offset of its local header */
+	bool in_member;           /* the array being written is a member */
+	bool wrote_data;          /* JW_NPY: "data" was written */
+	size_t mcols, mrow;       /* jw_matrix_begin .. _end */
+	struct jw_member *members;
+	size_t n_members, cap_members;
 };
 
+/* A JSON writer into b. */
 void jw_init(struct jw *w, struct buf *b);
+/* A writer of format f into b. Call jw_finish (or jw_free on a path that
+ * gives up) afterwards. */
+void jw_init_format(struct jw *w, struct buf *b, enum jw_format f);
+/* Completes the output (npz: response.json, central directory) and frees
+ * the writer's own storage. Returns 0, or -1 when the buf failed or a
+ * JW_NPY writer got no "data" array. */
+int jw_finish(struct jw *w);
+/* Points the writer at another output buf (a streamed response writes
+ * each piece into whatever buffer the reader supplies). */
+void jw_set_output(struct jw *w, struct buf *b);
+/* Frees the writer's own storage (idempotent; jw_finish calls it). */
+void jw_free(struct jw *w);
 void jw_obj_begin(struct jw *w);
 void jw_obj_end(struct jw *w);
 void jw_arr_begin(struct jw *w);
@@ -203,5 +253,10 @@ void jw_double_array(struct jw *w, const double *v, size_t n);
  * prints as null. */
 void jw_matrix(struct jw *w, const double *v, size_t rows, size_t cols,
 	       bool transpose);
+/* The same matrix written a few rows at a time (streamed responses):
+ * begin, rows (n rows of cols values each) until all rows are out, end. */
+void jw_matrix_begin(struct jw *w, size_t rows, size_t cols);
+void jw_matrix_rows(struct jw *w, const double *v, size_t n);
+void jw_matrix_end(struct jw *w);
 
 #endif

@@ -366,6 +366,13 @@ void handle_normalize(struct hctx *ctx, const cJSON *body, struct hres *res)
 
 	if (parse(body, ctx->limits, &rq, p) != 0)
 		goto out;
+	if (res->format == JW_NPY && !op_outputs_data(rq.op)) {
+		problem_set(p, PROB_NOT_ACCEPTABLE,
+			    "op '%s' answers no data array: application/x-npy "
+			    "is for transforms; ask for application/x-npz or "
+			    "application/json", op_names[rq.op]);
+		goto out;
+	}
 	id = rq.session;
 	if (id || rq_stores(&rq)) {
 		if (!ctx->store) {
@@ -436,9 +443,14 @@ void handle_normalize(struct hctx *ctx, const cJSON *body, struct hres *res)
 		goto out;
 	}
 
-	jw_init(&w, &res->body);
+	/* one allocation for the answer: data dominates (~25 chars a number) */
+	buf_presize(&res->body, (op_outputs_data(rq.op) ? rq.n * rq.d : 0) *
+		    (res->format == JW_JSON ? 25 : sizeof(double)) +
+		    rq.d * 80 + 4096);
+	jw_init_format(&w, &res->body, res->format);
 	jw_obj_begin(&w);
 	if (session_write_stats(&w, id, st, rq.with_std ? scale : ones) != 0) {
+		jw_free(&w);
 		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory");
 		goto out;
 	}
@@ -464,7 +476,7 @@ void handle_normalize(struct hctx *ctx, const cJSON *body, struct hres *res)
 	}
 	jw_arr_end(&w);
 	jw_obj_end(&w);
-	if (res->body.failed)
+	if (jw_finish(&w))
 		hres_body_failed(res);
 	else
 		res->status = 200;

@@ -16,6 +16,7 @@
 	X(PROB_SESSION_NOT_FOUND, 404, "session-not-found", "No such session") \
 	X(PROB_METHOD_NOT_ALLOWED, 405, "method-not-allowed", "Method not allowed") \
 	X(PROB_TOO_LARGE, 413, "limit-exceeded", "Request exceeds a configured limit") \
+	X(PROB_NOT_ACCEPTABLE, 406, "not-acceptable", "No acceptable response media type") \
 	X(PROB_UNSUPPORTED_MEDIA, 415, "unsupported-media-type", "Content-Type must be application/json") \
 	X(PROB_INVALID, 422, "invalid-field", "Invalid field") \
 	X(PROB_MISSING_FIELD, 422, "missing-field", "Required field missing") \

@@ -19,6 +19,8 @@ enum route_flags {
 	ROUTE_LIGHT_SMALL = 16u, /* with OFFLOAD: like LIGHT while the body is
 	                          * at most SERVER_LIGHT_BODY bytes (linear
 	                          * work on small data), else the compute pool */
+	ROUTE_NPZ_OUT = 32u,  /* also answers Accept: application/x-npz */
+	ROUTE_NPY_OUT = 64u,  /* also answers Accept: application/x-npy */
 };
 
 struct route {

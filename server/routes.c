@@ -58,7 +58,8 @@ static const struct route table[] = {
 	{"GET", "/ui/style.css", handle_ui_style_css, ROUTE_PUBLIC},
 	{"GET", "/ui/icon.svg", handle_ui_icon_svg, ROUTE_PUBLIC},
 	{"POST", "/normalize", handle_normalize,
-	 ROUTE_OFFLOAD | ROUTE_JSON | ROUTE_LIGHT_SMALL},
+	 ROUTE_OFFLOAD | ROUTE_JSON | ROUTE_LIGHT_SMALL | ROUTE_NPZ_OUT |
+	 ROUTE_NPY_OUT},
 	{"GET", "/sessions/{id}", handle_session_get,
 	 ROUTE_OFFLOAD | ROUTE_LIGHT},
 	{"PUT", "/sessions/{id}", handle_session_put,
@@ -66,8 +67,9 @@ static const struct route table[] = {
 	{"DELETE", "/sessions/{id}", handle_session_delete,
 	 ROUTE_OFFLOAD | ROUTE_LIGHT},
 	{"POST", "/init", handle_init,
-	 ROUTE_OFFLOAD | ROUTE_JSON | ROUTE_LIGHT_SMALL},
-	{"POST", "/gradcheck", handle_gradcheck, ROUTE_OFFLOAD | ROUTE_JSON},
+	 ROUTE_OFFLOAD | ROUTE_JSON | ROUTE_LIGHT_SMALL | ROUTE_NPZ_OUT},
+	{"POST", "/gradcheck", handle_gradcheck,
+	 ROUTE_OFFLOAD | ROUTE_JSON | ROUTE_NPZ_OUT},
 };
 
 route_light_fn *routes_light_test(const struct route *row)

@@ -21,6 +21,7 @@
 #include "core/alloc.h"
 #include "handlers/json.h"
 #include "handlers/request.h"
+#include "accept.h"
 #include "auth.h"
 #include "guard.h"
 #include "log.h"
@@ -58,6 +59,9 @@
 #define REQUEST_ID_MAX 64
 /* Query-string parameters a binary body may carry (its scalar fields). */
 #define SERVER_MAX_PARAMS 64
+/* Preferred piece size of a streamed response (MHD takes it from the
+ * connection's memory pool, SERVER_CONN_MEMORY). */
+#define SERVER_STREAM_BLOCK (16u * 1024u)
 
 enum req_state { REQ_READING, REQ_WORKING, REQ_DONE, REQ_SENT };
 
@@ -191,17 +195,57 @@ static struct req *req_new(struct server *s, struct MHD_Connection *conn,
 	return r;
 }
 
-/* Queues the response: res.body, or the problem as problem+json.
- * MHD_NO only when MHD refuses (no memory, or a state where no response
- * may be queued yet). */
+/* MHD's content callback of a streamed response: the next piece. */
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	long n = hpump_read(cls, out, max);
+
+	(void)pos;
+	if (n < 0)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if (n == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	return (ssize_t)n;
+}
+
+/* Called by MHD when the response is done with: after the last byte, on a
+ * client hang-up, or at shutdown. */
+static void stream_free(void *cls)
+{
+	hpump_free(cls);
+	gg_free(cls);
+}
+
+/* A response produced as the client reads it (res.stream). */
+static struct MHD_Response *stream_response(struct req *r)
+{
+	struct hpump *pump = gg_malloc(sizeof(*pump));
+	struct MHD_Response *resp;
+
+	if (!pump)
+		return NULL;
+	hpump_init(pump, &r->res);
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN,
+						 SERVER_STREAM_BLOCK,
+						 stream_read, pump,
+						 stream_free);
+	if (!resp)
+		stream_free(pump);
+	return resp;
+}
+
+/* Queues the response: res.body, res.stream, or the problem as
+ * problem+json. MHD_NO only when MHD refuses (no memory, or a state where
+ * no response may be queued yet). */
 static enum MHD_Result req_send(struct req *r)
 {
 	struct MHD_Response *resp;
 	struct buf out;
 	const char *ctype;
 	unsigned status;
-	char *data;
-	size_t len;
+	char *data = NULL;
+	size_t len = 0;
+	bool streamed = false;
 	enum MHD_Result ret;
 
 	buf_init(&out, 0);
@@ -215,10 +259,14 @@ static enum MHD_Result req_send(struct req *r)
 	} else {
 		status = r->res.status ? r->res.status : 200;
 		ctype = r->res.content_type ? r->res.content_type
-					    : "application/json";
-		data = buf_detach(&r->res.body, &len);
+					    : accept_media_type(r->res.format);
+		streamed = r->res.stream.step != NULL;
+		if (!streamed)
+			data = buf_detach(&r->res.body, &len);
 	}
-	if (status == 204 || !data) {
+	if (streamed) {
+		resp = stream_response(r);
+	} else if (status == 204 || !data) {
 		gg_free(data);
 		data = NULL;
 		len = 0;
@@ -443,6 +491,29 @@ static enum MHD_Result req_param(void *cls, enum MHD_ValueKind kind,
 	return MHD_YES;
 }
 
+/* The success response's media type from Accept, or the 406 problem. */
+static int req_negotiate(struct req *r)
+{
+	unsigned flags = r->route->flags, offered = 0;
+	const char *accept;
+
+	if (flags & ROUTE_NPZ_OUT)
+		offered |= ACCEPT_NPZ;
+	if (flags & ROUTE_NPY_OUT)
+		offered |= ACCEPT_NPY;
+	accept = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+					     MHD_HTTP_HEADER_ACCEPT);
+	if (accept_negotiate(accept, offered, &r->res.format) == 0)
+		return 0;
+	problem_set(&r->res.problem, PROB_NOT_ACCEPTABLE,
+		    "this route answers %s%s%s (errors as "
+		    "application/problem+json), not Accept: %.100s",
+		    accept_media_type(JW_JSON),
+		    offered & ACCEPT_NPZ ? ", application/x-npz" : "",
+		    offered & ACCEPT_NPY ? ", application/x-npy" : "", accept);
+	return -1;
+}
+
 /* First call: authentication, route, content type and Content-Length
  * checks. Errors found here are answered at once, before any body is
  * read. */
@@ -473,6 +544,8 @@ static enum MHD_Result req_begin(struct req *r, const char *url,
 						 MHD_GET_ARGUMENT_KIND, "ttl");
 	if (!(r->route->flags & ROUTE_JSON))
 		return MHD_YES;
+	if (req_negotiate(r))
+		return req_send(r);
 	ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 					 MHD_HTTP_HEADER_CONTENT_TYPE);
 	r->media = request_media_of(ct);

@@ -70,6 +70,9 @@ static const struct areq reqs[] = {
 	  "{\"layer_dims\": [5, 7, 2], \"method\": \"glorot\", "
 	  "\"distribution\": \"uniform\", \"rng\": \"fast\", "
 	  "\"seed\": 5}", NULL, NULL, NULL },
+	/* over HRES_STREAM_MIN: produced by the streaming path */
+	{ "init streamed", handle_init, NULL,
+	  "{\"layer_dims\": [1200, 300], \"seed\": 2}", NULL, NULL, NULL },
 	{ "init orthogonal", handle_init, NULL,
 	  "{\"layer_dims\": [6, 4, 3], \"method\": \"orthogonal\", "
 	  "\"scale\": 2, \"seed\": 4}", NULL, NULL, NULL },
@@ -102,6 +105,8 @@ struct outcome {
 };
 
 static struct limits lim;
+/* The answer's format (JW_NPZ: the every_..._as_npz loop). */
+static enum jw_format fmt = JW_JSON;
 
 /* One call of handler fn on text body with the k-th allocation failing
  * (k = 0: none). The store is fresh and freed again. */
@@ -120,8 +125,10 @@ static unsigned call(handler_fn *fn, struct store *st, const char *param,
 	before = gg_alloc_count();
 	gg_alloc_inject(k);
 	hres_init(&res, lim.max_response);
+	res.format = fmt;
 	if (!body || json_parse(body, strlen(body), &in, &res.problem) == 0)
 		fn(&ctx, in, &res);
+	hres_drain(&res);  /* a streamed answer allocates as it goes */
 	o->pending = gg_alloc_pending();
 	gg_alloc_inject(0);
 	o->allocs = gg_alloc_count() - before;
@@ -133,7 +140,14 @@ static unsigned call(handler_fn *fn, struct store *st, const char *param,
 	} else {
 		o->status = res.status ? res.status : 200;
 		o->detail[0] = '\0';
-		if (o->status != 204) {
+		if (o->status != 204 && fmt == JW_NPZ) {
+			/* a complete zip: local header first, end record last */
+			ck_assert_msg(res.body.len > 22 &&
+				      !memcmp(res.body.data, "PK\3\4", 4) &&
+				      !memcmp(res.body.data + res.body.len - 22,
+					      "PK\5\6", 4),
+				      "success without a complete npz (k = %ld)", k);
+		} else if (o->status != 204) {
 			/* a success must carry a complete JSON body */
 			cJSON *out = res.body.len
 				? cJSON_ParseWithLength(res.body.data,
@@ -212,12 +226,28 @@ START_TEST(every_allocation_failure_is_answered)
 }
 END_TEST
 
+/* The same requests answered as npz (the routes that offer it). */
+START_TEST(every_allocation_failure_is_answered_as_npz)
+{
+	handler_fn *fn = reqs[_i].fn;
+
+	if (fn != handle_normalize && fn != handle_init &&
+	    fn != handle_gradcheck)
+		return;
+	fmt = JW_NPZ;
+	every_allocation_failure_is_answered_fn(_i);
+	fmt = JW_JSON;
+}
+END_TEST
+
 static Suite *alloc_failure_suite(void)
 {
 	Suite *s = suite_create("alloc_failure");
 	TCase *tc = tcase_create("endpoints");
 
 	tcase_add_loop_test(tc, every_allocation_failure_is_answered, 0,
+			    (int)N_REQS);
+	tcase_add_loop_test(tc, every_allocation_failure_is_answered_as_npz, 0,
 			    (int)N_REQS);
 	suite_add_tcase(s, tc);
 	return s;

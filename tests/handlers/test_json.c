@@ -88,6 +88,98 @@ START_TEST(format_round_trips_a_million_random_bit_patterns)
 }
 END_TEST
 
+/* The reference for one value, from glibc's correctly rounded printf:
+ * the shortest n for which v rounded to n significant digits reads back
+ * as v, and those digits (Python's repr rule: shortest, then closest).
+ * Checks out's digits equal them; 0 or -1. */
+static int shortest_closest(double v, const char *out)
+{
+	char ref[40], a[32], b[40];
+	int prec;
+
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(ref, sizeof(ref), "%.*e", prec - 1, v);
+		if (strtod(ref, NULL) == v)
+			break;
+	}
+	sig_digits(out, a);
+	sig_digits(ref, b);
+	return strcmp(a, b) ? -1 : 0;
+}
+
+/* Exactly Python's repr digits (shortest, then closest) for random bit
+ * patterns, ordinary magnitudes and every subnormal scale; the 10^7
+ * version of this runs in bench/bench_json_format.c --verify. */
+START_TEST(format_is_the_shortest_closest_decimal)
+{
+	uint64_t s = 0xD1B54A32D192ED03ull;
+	char out[32];
+	double v;
+
+	for (int i = 0; i < 300000; i++) {
+		v = bits_to_double(xs_next(&s));
+		if (i % 3 == 1)
+			v = ldexp((double)(xs_next(&s) >> 11), -(int)(xs_next(&s) % 80));
+		if (i % 3 == 2)   /* subnormals: c < 2^52 at q = -1074 */
+			v = ldexp((double)(xs_next(&s) >> (12 + xs_next(&s) % 52)),
+				  -1074);
+		if (!isfinite(v) || v == 0)
+			continue;
+		json_format_double(out, v);
+		if (shortest_closest(v, out))
+			ck_abort_msg("%s is not the shortest closest form of %.17g",
+				     out, v);
+	}
+}
+END_TEST
+
+/* The classic hard cases, with what Python 3 prints for them. */
+START_TEST(format_prints_the_hard_cases_as_python)
+{
+	static const struct {
+		double v;
+		const char *want;
+	} cases[] = {
+		{ 5e-324, "5e-324" },                     /* 2^-1074 */
+		{ 1e-323, "1e-323" },                     /* 2 x 2^-1074 */
+		{ 1.5e-323, "1.5e-323" },
+		{ 7e-323, "7e-323" },
+		{ 2.2250738585072014e-308, "2.2250738585072014e-308" }, /* min normal */
+		{ 2.225073858507201e-308, "2.225073858507201e-308" },   /* max subnormal */
+		{ 1.7976931348623157e308, "1.7976931348623157e+308" },  /* DBL_MAX */
+		{ 9007199254740993.0, "9007199254740992.0" }, /* 2^53 + 1 rounds */
+		{ 9007199254740994.0, "9007199254740994.0" },
+		{ 1e23, "1e+23" },
+		{ 8.41e21, "8.41e+21" },
+		{ 0.1 + 0.2, "0.30000000000000004" },
+		{ 0.3, "0.3" },
+		{ 1e16, "1e+16" },
+		{ 9999999999999998.0, "9999999999999998.0" },
+		{ 1e-4, "0.0001" },
+		{ 9.999999999999999e-05, "9.999999999999999e-05" },
+		{ 5e-324 * 3, "1.5e-323" },
+		{ 0x1p-1022 * 0.5, "1.1125369292536007e-308" },
+		{ 0x1p1023, "8.98846567431158e+307" },
+		{ 0x1p-1000, "9.332636185032189e-302" },
+		{ 2.0, "2.0" },
+		{ 1.0 / 3, "0.3333333333333333" },
+		{ 2.0 / 3, "0.6666666666666666" },
+		{ 123456789012345680.0, "1.2345678901234568e+17" },
+		{ 4.35, "4.35" },
+		{ 2.9802322387695312e-08, "2.9802322387695312e-08" }, /* 2^-25 */
+	};
+	char out[32];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		json_format_double(out, cases[i].v);
+		ck_assert_msg(!strcmp(out, cases[i].want), "%.17g: got %s, want %s",
+			      cases[i].v, out, cases[i].want);
+		json_format_double(out, -cases[i].v);
+		ck_assert(out[0] == '-' && !strcmp(out + 1, cases[i].want));
+	}
+}
+END_TEST
+
 /* The fewest digits among %.15g/%.16g/%.17g that round-trip: an upper bound
  * on the shortest length; json_format_double must never need more. */
 START_TEST(format_never_uses_more_digits_than_the_printf_search)
@@ -1112,6 +1204,8 @@ static Suite *json_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, format_round_trips_a_million_random_bit_patterns);
 	tcase_add_test(tc, format_never_uses_more_digits_than_the_printf_search);
+	tcase_add_test(tc, format_is_the_shortest_closest_decimal);
+	tcase_add_test(tc, format_prints_the_hard_cases_as_python);
 	tcase_add_test(tc, format_keeps_short_decimals_short);
 	tcase_add_loop_test(tc, format_prints_known_values_in_their_shortest_form,
 			    0, (int)(sizeof(known) / sizeof(known[0])));

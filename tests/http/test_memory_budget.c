@@ -103,15 +103,15 @@ START_TEST(uploads_past_the_budget_get_503_and_memory_comes_back)
 	snprintf(head, sizeof(head), "POST /normalize HTTP/1.1\r\nHost: x\r\n"
 		 "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n"
 		 "{\"op\": ", UPLOAD);
-	first = gg_connect(&s);
+	first = gg_connect(&s, 0);
 	ck_assert(first >= 0);
-	ck_assert(http_send_all(first, head, strlen(head)));
+	ck_assert(gg_send_all(first, head, strlen(head)));
 	ck_assert_msg(held_settles_at(&s, UPLOAD) == UPLOAD,
 		      "the first upload is not held");
 	/* the second one does not fit: 503 at once, closed, body unread */
-	second = gg_connect(&s);
+	second = gg_connect(&s, 0);
 	ck_assert(second >= 0);
-	ck_assert(http_send_all(second, head, strlen(head)));
+	ck_assert(gg_send_all(second, head, strlen(head)));
 	ck_assert_msg(read_until_closed(second, resp, sizeof(resp), ANSWER_MS),
 		      "the refused upload's connection stays open");
 	expect_503(resp, "declared length");
@@ -119,17 +119,17 @@ START_TEST(uploads_past_the_budget_get_503_and_memory_comes_back)
 		      resp);
 	close(second);
 	/* a chunked one grows past the budget: 503 when it ends */
-	third = gg_connect(&s);
+	third = gg_connect(&s, 0);
 	ck_assert(third >= 0);
-	ck_assert(http_send_all(third, chunked_head, sizeof(chunked_head) - 1));
+	ck_assert(gg_send_all(third, chunked_head, sizeof(chunked_head) - 1));
 	chunk = malloc(100000 + 16);
 	ck_assert_ptr_nonnull(chunk);
 	memcpy(chunk, "186a0\r\n", 7);
 	memset(chunk + 7, ' ', 100000);
 	memcpy(chunk + 7 + 100000, "\r\n", 2);
 	for (int i = 0; i < 4; i++)
-		ck_assert(http_send_all(third, chunk, 7 + 100000 + 2));
-	ck_assert(http_send_all(third, "0\r\n\r\n", 5));
+		ck_assert(gg_send_all(third, chunk, 7 + 100000 + 2));
+	ck_assert(gg_send_all(third, "0\r\n\r\n", 5));
 	free(chunk);
 	ck_assert_msg(read_until_closed(third, resp, sizeof(resp), ANSWER_MS),
 		      "the refused chunked upload's connection stays open");

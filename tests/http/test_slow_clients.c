@@ -114,11 +114,11 @@ START_TEST(stalled_headers_and_bodies_are_cut_by_the_timeout)
 	int fh, fb;
 
 	start(&s);
-	fh = gg_connect(&s);
-	fb = gg_connect(&s);
+	fh = gg_connect(&s, 0);
+	fb = gg_connect(&s, 0);
 	ck_assert(fh >= 0 && fb >= 0);
-	ck_assert(http_send_all(fh, head, sizeof(head) - 1));
-	ck_assert(http_send_all(fb, body_head, sizeof(body_head) - 1));
+	ck_assert(gg_send_all(fh, head, sizeof(head) - 1));
+	ck_assert(gg_send_all(fb, body_head, sizeof(body_head) - 1));
 	t_head = wait_closed(fh, limit);
 	t_body = t_head < 0 ? wait_closed(fb, CUT_SLACK_MS)
 			    : wait_closed(fb, limit - (int)t_head);
@@ -157,10 +157,10 @@ START_TEST(idle_connections_do_not_starve_a_request)
 
 	ck_assert_int_eq(gg_server_start(&s, no_ip_limit), 0);
 	for (int i = 0; i < IDLE_CONNS; i++) {
-		fds[i] = gg_connect(&s);
+		fds[i] = gg_connect(&s, 0);
 		ck_assert_msg(fds[i] >= 0, "connection %d refused", i);
 		if (i % 2)
-			ck_assert(http_send_all(fds[i], part, sizeof(part) - 1));
+			ck_assert(gg_send_all(fds[i], part, sizeof(part) - 1));
 	}
 	t0 = now_ms();
 	ck_assert_int_eq(gg_post_json(&s, "/normalize", fit, &r), 0);
@@ -208,11 +208,11 @@ START_TEST(clients_hanging_up_mid_response_cost_nothing)
 	ck_assert(req_len > 0 && (size_t)req_len < sizeof(req));
 	start(&s);
 	for (int i = 0; i < HANGUPS; i++) {
-		int fd = gg_connect(&s);
+		int fd = gg_connect(&s, 0);
 		char tmp[64];
 
 		ck_assert(fd >= 0);
-		ck_assert(http_send_all(fd, req, (size_t)req_len));
+		ck_assert(gg_send_all(fd, req, (size_t)req_len));
 		if (_i == 0) {
 			struct pollfd p = {fd, POLLIN, 0};
 
@@ -266,7 +266,7 @@ static long long trickle_until_cut(int fd, const char *piece, int ms)
 		struct pollfd p = {fd, POLLIN, 0};
 		char c;
 
-		if (!http_send_all(fd, piece, strlen(piece)))
+		if (!gg_send_all(fd, piece, strlen(piece)))
 			return now_ms() - t0;
 		if (poll(&p, 1, TRICKLE_MS) == 1 &&
 		    recv(fd, &c, 1, MSG_DONTWAIT) <= 0)
@@ -296,8 +296,8 @@ START_TEST(trickled_headers_and_bodies_are_cut)
 
 	snprintf(ht, sizeof(ht), "%d", HEADER_TIMEOUT_S);
 	ck_assert_int_eq(gg_server_start(&s, args), 0);
-	fh = gg_connect(&s);
-	ck_assert(fh >= 0 && http_send_all(fh, "GET /healthz HTTP/1.1\r\n", 23));
+	fh = gg_connect(&s, 0);
+	ck_assert(fh >= 0 && gg_send_all(fh, "GET /healthz HTTP/1.1\r\n", 23));
 	t = trickle_until_cut(fh, "X-A: b\r\n", limit);
 	ck_assert_msg(t >= 0, "trickled headers still open after %d ms",
 		      limit);
@@ -306,8 +306,8 @@ START_TEST(trickled_headers_and_bodies_are_cut)
 	close(fh);
 	/* the body: 4 bytes every TRICKLE_MS, far under 1000 bytes/s; cut
 	 * once the grace (the header time-out) has passed */
-	fb = gg_connect(&s);
-	ck_assert(fb >= 0 && http_send_all(fb, body_head, sizeof(body_head) - 1));
+	fb = gg_connect(&s, 0);
+	ck_assert(fb >= 0 && gg_send_all(fb, body_head, sizeof(body_head) - 1));
 	t = trickle_until_cut(fb, "1,  ", limit);
 	ck_assert_msg(t >= 0, "trickled body still open after %d ms", limit);
 	ck_assert_msg(t >= HEADER_TIMEOUT_S * 1000 - TRICKLE_MS,

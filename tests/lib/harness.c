@@ -300,13 +300,15 @@ int gg_run(const char *const args[], char *out, size_t out_len)
 	return gg_exit_code(status);
 }
 
-int gg_connect(const struct gg_server *s)
+int gg_connect(const struct gg_server *s, int rcvbuf)
 {
 	struct sockaddr_in a;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -1;
+	if (rcvbuf > 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
 	a.sin_port = htons((uint16_t)s->port);
@@ -318,24 +320,47 @@ int gg_connect(const struct gg_server *s)
 	return fd;
 }
 
+bool gg_send_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t k = send(fd, c, n, MSG_NOSIGNAL);
+
+		if (k <= 0)
+			return false;
+		c += k;
+		n -= (size_t)k;
+	}
+	return true;
+}
+
+long gg_in_flight(const struct gg_server *s)
+{
+	static const char name[] = "\ngradguard_http_requests_in_flight ";
+	struct gg_response r;
+	const char *p;
+	long v = -1;
+
+	if (gg_request(s, "GET", "/metrics", NULL, NULL, 0, NULL, &r) == 0 &&
+	    r.status == 200 && (p = strstr(r.body, name)) != NULL)
+		v = strtol(p + sizeof(name) - 1, NULL, 10);
+	gg_response_free(&r);
+	return v;
+}
+
 long gg_raw(const struct gg_server *s, const char *req, size_t req_len,
 	    char *resp, size_t resp_len, int timeout_ms)
 {
 	long long until = now_ms() + timeout_ms;
-	size_t len = 0, sent = 0;
+	size_t len = 0;
 	int fd;
 
 	resp[0] = '\0';
-	fd = gg_connect(s);
+	fd = gg_connect(s, 0);
 	if (fd < 0)
 		return -1;
-	while (sent < req_len) {
-		ssize_t n = send(fd, req + sent, req_len - sent, MSG_NOSIGNAL);
-
-		if (n <= 0)
-			break;
-		sent += (size_t)n;
-	}
+	gg_send_all(fd, req, req_len);
 	while (len + 1 < resp_len) {
 		struct pollfd p = {fd, POLLIN, 0};
 		long long left = until - now_ms();
@@ -444,15 +469,12 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 
 /* Bodies larger than this are recorded without their text. */
 #define GG_RECORD_BODY_MAX (16u * 1024u * 1024u)
-/* JSON request bodies up to this size are recorded with the response. */
-#define GG_RECORD_REQUEST_MAX (1024u * 1024u)
 
 /* Appends r to $GG_RECORD_DIR/<pid>.jsonl with one write (O_APPEND: lines
  * from threads of one process do not interleave). Best effort: a recording
  * that cannot be written is reported on stderr, the test goes on. */
 static void gg_record(const char *method, const char *path,
-		      const char *content_type, const char *body,
-		      size_t body_len, const struct gg_response *r)
+		      const struct gg_response *r)
 {
 	const char *dir = getenv("GG_RECORD_DIR");
 	char file[1024];
@@ -471,23 +493,6 @@ static void gg_record(const char *method, const char *path,
 	    !cJSON_AddNumberToObject(o, "status", (double)r->status) ||
 	    !cJSON_AddStringToObject(o, "content_type", r->content_type))
 		goto out;
-	/* The JSON request too, so that tests/schema/check_shapes.py can tell
-	 * which method / op / source / mode each response answered. */
-	if (body && content_type && body_len <= GG_RECORD_REQUEST_MAX &&
-	    !strncmp(content_type, "application/json", 16) &&
-	    memchr(body, '\0', body_len) == NULL) {
-		char *text = malloc(body_len + 1);
-
-		if (!text)
-			goto out;
-		memcpy(text, body, body_len);
-		text[body_len] = '\0';
-		if (!cJSON_AddStringToObject(o, "request", text)) {
-			free(text);
-			goto out;
-		}
-		free(text);
-	}
 	if (r->body_len > GG_RECORD_BODY_MAX ||
 	    strlen(r->body) != r->body_len) {
 		if (!cJSON_AddTrueToObject(o, "truncated"))
@@ -566,7 +571,7 @@ out:
 	r->body = k.data;
 	r->body_len = k.len;
 	if (ret == 0 && r->body)
-		gg_record(method, path, content_type, body, body_len, r);
+		gg_record(method, path, r);
 	curl_slist_free_all(hl);
 	curl_easy_cleanup(c);
 	return ret;

@@ -3,6 +3,7 @@
 #ifndef GRADGUARD_TEST_HARNESS_H
 #define GRADGUARD_TEST_HARNESS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -45,8 +46,7 @@ struct gg_response {
  * response arrived, -1 otherwise (r->status 0).
  * With $GG_RECORD_DIR set, every response that arrived is appended as one
  * JSON line {"method", "path", "status", "content_type", "body"} (body
- * omitted and "truncated": true past GG_RECORD_BODY_MAX bytes; "request":
- * the body sent, when it was JSON up to 1 MiB) to
+ * omitted and "truncated": true past GG_RECORD_BODY_MAX bytes) to
  * $GG_RECORD_DIR/<pid>.jsonl, for tests/schema/validate_responses.py. */
 int gg_request(const struct gg_server *s, const char *method,
 	       const char *path, const char *content_type, const char *body,
@@ -65,8 +65,14 @@ cJSON *gg_response_json(const struct gg_response *r);
  * the exit status, or -1 (could not run, killed, timed out). */
 int gg_run(const char *const args[], char *out, size_t out_len);
 
-/* A TCP connection to the daemon on 127.0.0.1, or -1. */
-int gg_connect(const struct gg_server *s);
+/* A TCP connection to the daemon, with an SO_RCVBUF of rcvbuf bytes set
+ * before connecting when rcvbuf > 0 (a slow reader's small window), or -1. */
+int gg_connect(const struct gg_server *s, int rcvbuf);
+/* Sends all n bytes on fd (no SIGPIPE); false when the peer is gone. */
+bool gg_send_all(int fd, const void *p, size_t n);
+/* The gauge gradguard_http_requests_in_flight from GET /metrics (which
+ * counts itself), or -1. */
+long gg_in_flight(const struct gg_server *s);
 
 /* Sends req_len raw bytes to the server on a fresh TCP connection, then
  * reads until the server closes, resp_len-1 bytes arrive, or timeout_ms

@@ -71,19 +71,6 @@ double http_metric_at_least(const struct gg_server *s, const char *name,
 	}
 }
 
-bool http_send_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (k <= 0)
-			return false;
-		p += k;
-		n -= (size_t)k;
-	}
-	return true;
-}
-
 bool http_file_has(const char *path, const char *needle)
 {
 	FILE *f = fopen(path, "r");

@@ -28,9 +28,6 @@ cJSON *http_call(const struct gg_server *s, const char *method, const char *path
 cJSON *http_post(const struct gg_server *s, const char *path, const char *body,
 		 long want, const char *want_type);
 
-/* Sends all n bytes on fd (no SIGPIPE); false when the peer is gone. */
-bool http_send_all(int fd, const char *p, size_t n);
-
 /* Whether a line of the text file at path contains needle (asserts that
  * the file can be read). */
 bool http_file_has(const char *path, const char *needle);
