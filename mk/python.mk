@@ -11,6 +11,6 @@ PYTHON ?= /usr/bin/python3
 .PHONY: check-python
 
 check-python: $(BIN)
-	@$(PYTHON) clients/python/tests/run_tests.py --bin $(BIN)
+	@GG_REQUIRE_V11=1 $(PYTHON) clients/python/tests/run_tests.py --bin $(BIN)
 
 check: check-python

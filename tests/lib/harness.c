@@ -469,12 +469,15 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
 
 /* Bodies larger than this are recorded without their text. */
 #define GG_RECORD_BODY_MAX (16u * 1024u * 1024u)
+/* JSON request bodies up to this size are recorded with the response. */
+#define GG_RECORD_REQUEST_MAX (1024u * 1024u)
 
 /* Appends r to $GG_RECORD_DIR/<pid>.jsonl with one write (O_APPEND: lines
  * from threads of one process do not interleave). Best effort: a recording
  * that cannot be written is reported on stderr, the test goes on. */
 static void gg_record(const char *method, const char *path,
-		      const struct gg_response *r)
+		      const char *content_type, const char *body,
+		      size_t body_len, const struct gg_response *r)
 {
 	const char *dir = getenv("GG_RECORD_DIR");
 	char file[1024];
@@ -493,6 +496,23 @@ static void gg_record(const char *method, const char *path,
 	    !cJSON_AddNumberToObject(o, "status", (double)r->status) ||
 	    !cJSON_AddStringToObject(o, "content_type", r->content_type))
 		goto out;
+	/* The JSON request too, so that tests/schema/check_shapes.py can tell
+	 * which method / op / source / mode each response answered. */
+	if (body && content_type && body_len <= GG_RECORD_REQUEST_MAX &&
+	    !strncmp(content_type, "application/json", 16) &&
+	    memchr(body, '\0', body_len) == NULL) {
+		char *text = malloc(body_len + 1);
+
+		if (!text)
+			goto out;
+		memcpy(text, body, body_len);
+		text[body_len] = '\0';
+		if (!cJSON_AddStringToObject(o, "request", text)) {
+			free(text);
+			goto out;
+		}
+		free(text);
+	}
 	if (r->body_len > GG_RECORD_BODY_MAX ||
 	    strlen(r->body) != r->body_len) {
 		if (!cJSON_AddTrueToObject(o, "truncated"))
@@ -571,7 +591,7 @@ out:
 	r->body = k.data;
 	r->body_len = k.len;
 	if (ret == 0 && r->body)
-		gg_record(method, path, r);
+		gg_record(method, path, content_type, body, body_len, r);
 	curl_slist_free_all(hl);
 	curl_easy_cleanup(c);
 	return ret;

@@ -46,7 +46,8 @@ struct gg_response {
  * response arrived, -1 otherwise (r->status 0).
  * With $GG_RECORD_DIR set, every response that arrived is appended as one
  * JSON line {"method", "path", "status", "content_type", "body"} (body
- * omitted and "truncated": true past GG_RECORD_BODY_MAX bytes) to
+ * omitted and "truncated": true past GG_RECORD_BODY_MAX bytes; "request":
+ * the body sent, when it was JSON up to 1 MiB) to
  * $GG_RECORD_DIR/<pid>.jsonl, for tests/schema/validate_responses.py. */
 int gg_request(const struct gg_server *s, const char *method,
 	       const char *path, const char *content_type, const char *body,
