@@ -7,24 +7,30 @@
 #include <string.h>
 #include <strings.h>
 
-/* Matches path against pattern; a "{…}" segment is copied to param. */
+/* Matches path against pattern; a "{…}" segment is copied to param. A
+ * "{…}" that ends the pattern takes the rest of the path, slashes
+ * included, so that "/sessions/a%2Fb" or an id longer than param reaches
+ * the handler's validation (422) instead of missing the route (404); an
+ * overlong rest is cut to param_len - 1 bytes, which no valid parameter
+ * is as long as. */
 static bool pattern_match(const char *pat, const char *path, char *param,
 			  size_t param_len)
 {
 	param[0] = '\0';
 	while (*pat && *path) {
 		if (*pat == '{') {
-			size_t len = strcspn(path, "/");
+			const char *close = strchr(pat, '}');
+			size_t len = close && close[1] == '\0'
+				     ? strlen(path) : strcspn(path, "/");
+			size_t keep = len < param_len ? len : param_len - 1;
 
-			if (len == 0 || len >= param_len)
+			if (!close || len == 0 || (len >= param_len &&
+						   close[1] != '\0'))
 				return false;
-			memcpy(param, path, len);
-			param[len] = '\0';
+			memcpy(param, path, keep);
+			param[keep] = '\0';
 			path += len;
-			pat = strchr(pat, '}');
-			if (!pat)
-				return false;
-			pat++;
+			pat = close + 1;
 			continue;
 		}
 		if (*pat != *path)

@@ -191,8 +191,9 @@ static const struct bad_case bad_cases[] = {
 	 B("{}"), GEN_NONE, 404, "/problems/not-found", NULL, NULL},
 	{"session route without id", "GET", "/sessions/", NULL, NOBODY,
 	 GEN_NONE, 404, "/problems/not-found", NULL, NULL},
+	/* everything after /sessions/ is the id: a slash makes it invalid */
 	{"nested path below a session", "GET", "/sessions/a/b", NULL, NOBODY,
-	 GEN_NONE, 404, "/problems/not-found", NULL, NULL},
+	 GEN_NONE, 422, "/problems/invalid-field", NULL, NULL},
 	/* endpoint validation (handlers/): the field is named by pointer */
 	{"op of the wrong type", "POST", "/normalize", JSON,
 	 B("{\"op\": 3, \"data\": [[1]]}"), GEN_NONE, 422,

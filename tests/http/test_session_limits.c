@@ -166,6 +166,9 @@ static double victim_seen(const struct gg_server *s)
 static const char *const nul_paths[] = {
 	"/sessions/victim%00%ff", "/sessions/victim%00x", "/sessions/victim%00",
 	"/sessions/victim%ff", "/sessions/victim%20", "/sessions/victim%0A",
+	/* a slash, encoded or not, makes an invalid id: 422, not a missing
+	 * route */
+	"/sessions/victim%2Fx", "/sessions/victim/x", "/sessions/victim/",
 };
 
 START_TEST(encoded_bytes_in_a_session_path_are_422_and_touch_nothing)
@@ -192,6 +195,25 @@ START_TEST(encoded_bytes_in_a_session_path_are_422_and_touch_nothing)
 			gg_response_free(&r);
 			ck_assert(victim_seen(&s) == 2);
 		}
+	}
+	/* an id longer than the router keeps is refused the same way */
+	{
+		char path[600] = "/sessions/";
+
+		memset(path + 10, 'v', 400);
+		for (size_t m = 0; m < 3; m++) {
+			const char *body = "{\"n_samples_seen\":9,"
+					   "\"mean\":[5],\"var\":[1]}";
+			bool put = m == 0;
+
+			gg_request(&s, methods[m], path, put ? JSON : NULL,
+				   put ? body : NULL, put ? strlen(body) : 0,
+				   NULL, &r);
+			ck_assert_msg(r.status == 422, "%s overlong id: %ld",
+				      methods[m], r.status);
+			gg_response_free(&r);
+		}
+		ck_assert(victim_seen(&s) == 2);
 	}
 	ck_assert_int_eq(gg_server_stop(&s), 0);
 }
