@@ -8,8 +8,7 @@
   named in the docs, in code (`field`, or inside a code span or block).
 - Every field the docs list in the first column of a field table (a table
   whose first header cell is "field", "member" or "message member") must
-  exist in the OpenAPI document, except the v1.1 names in PENDING, which the
-  docs describe before this branch's document has them.
+  exist in the OpenAPI document.
 - Every relative link of every Markdown file in the repository resolves to
   a file or directory inside it (a clone has nothing beside it), anchors
   into docs/API.md included.
@@ -25,9 +24,6 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 DOCS = os.path.join(ROOT, "docs", "API.md")
 OPENAPI = os.path.join(ROOT, "schemas", "openapi.json")
 
-# Contract v1.1 fields the docs describe and other branches add to the
-# OpenAPI document; harmless once there (a note says so).
-PENDING = {"ttl", "expires_at", "noise_floor", "epsilon_range", "direction"}
 TABLE_HEADS = ("field", "member", "message member")
 IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # names with dots too (a member or query parameter like request.json)
@@ -92,20 +88,17 @@ def table_fields(text):
 
 
 def compare(text, doc):
-    """A list of mismatches (empty: in step) and notes."""
-    errs, notes = [], []
+    """A list of mismatches (empty: in step)."""
+    errs = []
     fields = schema_fields(doc)
     named = code_identifiers(text)
     for f in sorted(fields - named):
         errs.append("field %r is in the OpenAPI document but not in the docs" % f)
     for name, line in table_fields(text):
-        if name in fields:
-            if name in PENDING:
-                notes.append("%r is in the document now: drop it from PENDING" % name)
-        elif name not in PENDING:
+        if name not in fields:
             errs.append("docs line %d: field %r is not in the OpenAPI document"
                         % (line, name))
-    return errs, sorted(set(notes))
+    return errs
 
 
 SKIP_DIRS = {".git", "build", "node_modules", "var", "__pycache__"}
@@ -153,7 +146,7 @@ def check_links(root):
 def self_test(doc):
     """A doc that misses a field and names an unknown one must fail twice."""
     text = ("| field | meaning |\n|---|---|\n| `op` | x |\n| `nonsense` | y |\n")
-    errs, _ = compare(text, doc)
+    errs = compare(text, doc)
     return any("'nonsense' is not in" in e for e in errs) and \
         any("'layer_dims' is in the OpenAPI" in e for e in errs)
 
@@ -168,11 +161,9 @@ def main(argv):
         return 1
     with open(docs, encoding="utf-8") as f:
         text = f.read()
-    errs, notes = compare(text, doc)
+    errs = compare(text, doc)
     n_links, link_errs = check_links(ROOT)
     errs += link_errs
-    for n in notes:
-        print("note: " + n)
     for e in errs:
         print("FAIL: " + e)
     checked = len(schema_fields(doc)) + len(table_fields(text)) + n_links
