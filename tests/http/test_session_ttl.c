@@ -241,6 +241,66 @@ START_TEST(generated_ids_expire_after_the_anonymous_ttl)
 }
 END_TEST
 
+/* A write that names no lifetime keeps the session's own: a generated
+ * id keeps the anonymous lifetime when its statistics are continued by
+ * id (and PUT), a session written with "ttl" keeps that ttl; a new named
+ * session gets --session-ttl (0: never). On every store. */
+static double expires_in(const cJSON *j)
+{
+	const char *t = str_member(j, "expires_at");
+
+	return t ? rfc3339(t) - (double)time(NULL) : -1;
+}
+
+START_TEST(writes_without_a_lifetime_keep_the_sessions_own)
+{
+	struct gg_server s;
+	char body[256], path[96], id[64];
+	struct gg_response r;
+	long st;
+	cJSON *j;
+
+	start(&s, _i, NULL);
+	j = post(&s, "{\"op\":\"fit\",\"data\":[[1],[3]]}", &st);
+	ck_assert_int_eq(st, 200);
+	snprintf(id, sizeof(id), "%s", str_member(j, "session"));
+	cJSON_Delete(j);
+	snprintf(body, sizeof(body), "{\"op\":\"partial_fit\",\"session\":"
+		 "\"%s\",\"data\":[[5],[7]]}", id);
+	j = post(&s, body, &st);
+	ck_assert_int_eq(st, 200);
+	ck_assert_double_ge(expires_in(j), 86400 - 60);
+	ck_assert_double_le(expires_in(j), 86400 + 60);
+	cJSON_Delete(j);
+	snprintf(path, sizeof(path), "/sessions/%s", id);
+	ck_assert_int_eq(gg_request(&s, "PUT", path, "application/json",
+				    put_body, strlen(put_body), NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	j = gg_response_json(&r);
+	ck_assert_double_ge(expires_in(j), 86400 - 60);
+	cJSON_Delete(j);
+	gg_response_free(&r);
+
+	j = post(&s, "{\"op\":\"fit\",\"session\":\"kept\",\"ttl\":600,"
+		 "\"data\":[[1],[3]]}", &st);
+	ck_assert_int_eq(st, 200);
+	cJSON_Delete(j);
+	j = post(&s, "{\"op\":\"partial_fit\",\"session\":\"kept\","
+		 "\"data\":[[1],[3]]}", &st);
+	ck_assert_int_eq(st, 200);
+	ck_assert_double_ge(expires_in(j), 600 - 60);
+	ck_assert_double_le(expires_in(j), 600 + 60);
+	cJSON_Delete(j);
+
+	j = post(&s, "{\"op\":\"fit\",\"session\":\"plain\","
+		 "\"data\":[[1],[3]]}", &st);
+	ck_assert_int_eq(st, 200);
+	ck_assert_ptr_null(str_member(j, "expires_at"));
+	cJSON_Delete(j);
+	stop(&s);
+}
+END_TEST
+
 START_TEST(the_default_anonymous_ttl_is_a_day)
 {
 	struct gg_server s;
@@ -370,6 +430,8 @@ int main(void)
 	tcase_add_loop_test(tc, generated_ids_expire_after_the_anonymous_ttl,
 			    0, GG_STORES);
 	tcase_add_test(tc, the_default_anonymous_ttl_is_a_day);
+	tcase_add_loop_test(tc, writes_without_a_lifetime_keep_the_sessions_own,
+			    0, GG_STORES);
 	tcase_add_loop_test(tc, fit_transform_without_session_stores_nothing,
 			    0, GG_STORES);
 	tcase_add_test(tc, bad_lifetimes_are_422_and_write_nothing);
