@@ -83,30 +83,25 @@ static inline __attribute__((always_inline)) double exp_core(double x)
 	return ((1.0 + s) * pow2(k1)) * pow2(kd - k1);
 }
 
-/* Odd polynomial for |x| < TANH_CUT, P the degree-15 interpolant of
- * (tanh(sqrt t) - sqrt t) / t^1.5 at Chebyshev nodes of [0, 1] (fitted in
- * 60-digit arithmetic, coefficients rounded to double). */
+/* Odd polynomial for |x| < TANH_CUT, P the degree-10 interpolant of
+ * (tanh(sqrt t) - sqrt t) / t^1.5 at Chebyshev nodes of [0, 0.55^2]
+ * (fitted in 60-digit arithmetic, coefficients rounded to double). */
 #define TANH_CUT 0.55
 
 static inline __attribute__((always_inline)) double tanh_core(double x)
 {
 	double ax = fabs(x), t = ax * ax, p, s, kd, sc, eh, el, d, dl, q, h;
 
-	p = 0x1.b028f6cb72ebfp-26;
-	p = p * t - 0x1.1ab979c0ab58cp-22;
-	p = p * t + 0x1.7238a0a7e22b6p-20;
-	p = p * t - 0x1.4eb911dcd9788p-18;
-	p = p * t + 0x1.ea19b73b128d8p-17;
-	p = p * t - 0x1.42090e21d3d28p-15;
-	p = p * t + 0x1.94981e5bdbe6fp-14;
-	p = p * t - 0x1.f5211730ee038p-13;
-	p = p * t + 0x1.3551ae34bdfffp-11;
-	p = p * t - 0x1.7da2bdc3daa27p-10;
-	p = p * t + 0x1.d6d3c538d0bbep-9;
-	p = p * t - 0x1.226e3519865dfp-7;
-	p = p * t + 0x1.664f4880d2a47p-6;
-	p = p * t - 0x1.ba1ba1ba1453ep-5;
-	p = p * t + 0x1.11111111110b9p-3;
+	p = -0x1.59a834187ce22p-16;
+	p = p * t + 0x1.64fd88e9900a4p-14;
+	p = p * t - 0x1.ec1091436eb2ap-13;
+	p = p * t + 0x1.34c5a8a996cd4p-11;
+	p = p * t - 0x1.7d97cfd138c28p-10;
+	p = p * t + 0x1.d6d339333f329p-9;
+	p = p * t - 0x1.226e32f00cf0cp-7;
+	p = p * t + 0x1.664f487713373p-6;
+	p = p * t - 0x1.ba1ba1b9fec84p-5;
+	p = p * t + 0x1.1111111111032p-3;
 	p = p * t - 0x1.5555555555555p-2;
 	p = ax + ax * (t * p);
 	/* |x| >= TANH_CUT: 1 - 2 / (E + 1), E = e^2|x| = eh + el carried
