@@ -2,6 +2,8 @@
  * Glorot & Bengio 2010 (2/(fan_in+fan_out)), orthogonal: Saxe et al. 2014. */
 #include "core/init.h"
 
+#include "core/alloc.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -258,4 +260,70 @@ double init_pop_std(const double *v, size_t n)
 		ss += t * t;
 	}
 	return sqrt(ss / (double)n) * k;
+}
+
+int init_std_new(struct init_std *a, size_t max_piece)
+{
+	memset(a, 0, sizeof(*a));
+	a->all = stats_new(1);
+	a->piece = stats_new(1);
+	a->scaled = max_piece ? gg_malloc(max_piece * sizeof(*a->scaled)) : NULL;
+	a->max_piece = max_piece;
+	a->k = 1.0;
+	return a->all && a->piece && a->scaled ? 0 : -1;
+}
+
+void init_std_free(struct init_std *a)
+{
+	stats_free(a->all);
+	stats_free(a->piece);
+	gg_free(a->scaled);
+	memset(a, 0, sizeof(*a));
+}
+
+void init_std_begin(struct init_std *a, double expected)
+{
+	stats_reset(a->all);
+	a->fed = 0;
+	a->k = 1.0;
+	/* squares of |v| > 1e150 overflow, of |v| < 1e-150 underflow */
+	if (isfinite(expected) && expected > 0 &&
+	    (expected > 1e150 || expected < 1e-150))
+		a->k = expected;
+}
+
+void init_std_add(struct init_std *a, const double *v, size_t n)
+{
+	const double *x = v;
+
+	if (n == 0 || n > a->max_piece)
+		return;
+	if (a->k != 1.0) {
+		for (size_t i = 0; i < n; i++)
+			a->scaled[i] = v[i] / a->k;
+		x = a->scaled;
+	}
+	a->fed += n;
+	/* one feature, n samples; a value that is not finite leaves the
+	 * statistics short of a->fed (NaN is skipped) or refuses the merge */
+	stats_batch(a->piece, x, n, 1);
+	stats_merge(a->all, a->piece);
+}
+
+double init_std_result(const struct init_std *a)
+{
+	if (a->fed == 0)
+		return 0.0;
+	if (a->all->count[0] != a->fed || !stats_finite(a->all, NULL))
+		return NAN;
+	return sqrt(a->all->m2[0] / (double)a->fed) * a->k;
+}
+
+double init_std_block(struct init_std *a, double expected, const double *w,
+		      size_t rows, size_t cols)
+{
+	init_std_begin(a, expected);
+	for (size_t i = 0; i < rows; i++)
+		init_std_add(a, w + i * cols, cols);
+	return init_std_result(a);
 }

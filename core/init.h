@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "core/rng.h"
+#include "core/stats.h"
 
 enum init_method {
 	INIT_ZEROS,
@@ -90,5 +91,36 @@ enum init_status init_layer_part(const struct init_spec *s, struct rng *r,
  * when the magnitudes would overflow or underflow the squares. NAN when a
  * value is non-finite, 0 for n == 0. */
 double init_pop_std(const double *v, size_t n);
+
+/* The population standard deviation (ddof 0) of a block fed a piece at a
+ * time, e.g. the rows of a layer as they are drawn and sent: each piece's
+ * mean and M2 by the corrected two-pass (stats_batch), pieces merged with
+ * Chan et al.'s pairwise rule (stats_merge). Values are divided by the
+ * block's expected magnitude first when it is outside [1e-150, 1e150], so
+ * the squares neither overflow nor underflow. */
+struct init_std {
+	struct stats *all, *piece;
+	double *scaled;   /* max_piece doubles */
+	size_t max_piece;
+	uint64_t fed;     /* values fed since init_std_begin */
+	double k;         /* divisor of every value */
+};
+
+/* Allocates for pieces of at most max_piece >= 1 values; -1 on OOM (a is
+ * then safe to init_std_free). */
+int init_std_new(struct init_std *a, size_t max_piece);
+void init_std_free(struct init_std *a);
+/* Starts a block whose values are of magnitude about `expected` (its
+ * target std; 0 or non-finite: no rescaling). */
+void init_std_begin(struct init_std *a, double expected);
+/* Feeds v[0..n), n <= max_piece. */
+void init_std_add(struct init_std *a, const double *v, size_t n);
+/* The std of everything fed since init_std_begin: NAN when a value was
+ * not finite, 0 when nothing was fed. */
+double init_std_result(const struct init_std *a);
+/* Feeds a rows x cols block a row at a time and returns its std: the same
+ * number init_std_add over the rows of the block as they are drawn gives. */
+double init_std_block(struct init_std *a, double expected, const double *w,
+		      size_t rows, size_t cols);
 
 #endif

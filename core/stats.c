@@ -176,6 +176,48 @@ bool stats_finite(const struct stats *s, size_t *bad)
  * as Welford's update and vectorises row by row over row-major data. The
  * sums live in out's own arrays: count, shift in mean, sum d in mean_lo,
  * sum d^2 in m2. */
+/* stats_batch of a single feature, the same operations in the same order
+ * with the sums in locals (through out's arrays, which may alias x as far
+ * as the compiler knows, every addition waits for a store: 4x slower).
+ * False, with out untouched, when the plain sum overflows (the general
+ * code's rescue then applies). */
+static bool batch_one(struct stats *out, const double *x, size_t n)
+{
+	uint64_t cnt = 0;
+	double shift = 0, s1 = 0, s2 = 0, nd, mb, lob, m2b;
+
+	for (size_t i = 0; i < n; i++) {
+		if (isnan(x[i]))
+			continue;
+		shift += x[i];
+		cnt++;
+	}
+	if (cnt)
+		shift /= (double)cnt;
+	if (isinf(shift))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		double dev;
+
+		if (isnan(x[i]))
+			continue;
+		dev = x[i] - shift;
+		s1 += dev;
+		s2 += dev * dev;
+	}
+	stats_reset(out);
+	if (!cnt)
+		return true;
+	nd = (double)cnt;
+	two_sum(shift, s1 / nd, &mb, &lob);
+	m2b = s2 - s1 * s1 / nd;
+	out->count[0] = cnt;
+	out->mean[0] = mb;
+	out->mean_lo[0] = lob;
+	out->m2[0] = m2b < 0 ? 0 : m2b;
+	return true;
+}
+
 enum stats_status stats_batch(struct stats *out, const double *x, size_t rows,
 			      size_t cols)
 {
@@ -185,6 +227,8 @@ enum stats_status stats_batch(struct stats *out, const double *x, size_t rows,
 
 	if (cols != out->n_features)
 		return STATS_SHAPE;
+	if (cols == 1 && batch_one(out, x, rows))
+		return STATS_OK;
 	stats_reset(out);
 	for (size_t i = 0; i < rows; i++) {
 		const double *r = x + i * cols;

@@ -310,14 +310,19 @@ static void write_diagnosis(struct jw *w, const struct init_req *q,
 
 enum init_stage { STAGE_HEAD, STAGE_WEIGHTS, STAGE_TAIL, STAGE_DONE };
 
-/* The response being produced: the weights are drawn again, a row at a
- * time, from a fresh copy of the seeded stream (or read from `held` for
- * orthogonal, whose rows need the whole block); the statistics that need
- * every weight were computed by the handler beforehand. */
+/* The response being produced. A plain element-wise request draws each
+ * weight once, here, a row at a time from the seeded stream, and
+ * accumulates empirical_std as the rows go out ("layers" follows
+ * "parameters"). With a diagnosis the handler drew every layer beforehand
+ * (for the diagnosis and empirical_std) and the rows are drawn again from a
+ * fresh copy of the stream; orthogonal, whose rows need the whole block,
+ * reads them from `held`. */
 struct init_stream {
 	struct init_req q;        /* dims owned */
 	struct rng rng;
 	struct jw w;
+	struct init_std acc;      /* empirical_std of the layer being sent */
+	bool precomputed;         /* empirical filled by the handler */
 	double *mem;              /* owned: row, zeros, target, empirical,
 	                           * act_std, grad_norm */
 	double *row, *zeros, *target, *empirical, *act_std, *grad_norm;
@@ -333,6 +338,7 @@ static void init_stream_free(void *state)
 	if (!s)
 		return;
 	jw_free(&s->w);
+	init_std_free(&s->acc);
 	gg_free(s->held);
 	gg_free(s->mem);
 	gg_free(s->q.dims);
@@ -374,6 +380,7 @@ static int write_rows(struct init_stream *s, struct buf *out)
 		snprintf(key, sizeof key, "W%zu", s->l);
 		jw_key(&s->w, key);
 		jw_matrix_begin(&s->w, rows, cols);
+		init_std_begin(&s->acc, s->target[s->l - 1]);
 	}
 	while (s->r < rows && out->len - start < INIT_STEP_BYTES &&
 	       !out->failed) {
@@ -385,12 +392,16 @@ static int write_rows(struct init_stream *s, struct buf *out)
 					 s->row, cols) != INIT_OK)
 			return -1;
 		jw_matrix_rows(&s->w, v, 1);
+		if (!s->precomputed)
+			init_std_add(&s->acc, v, cols);
 		s->off += cols;
 		s->r++;
 	}
 	if (s->r < rows)
 		return 1;
 	jw_matrix_end(&s->w);
+	if (!s->precomputed)
+		s->empirical[s->l - 1] = init_std_result(&s->acc);
 	snprintf(key, sizeof key, "b%zu", s->l);
 	jw_key(&s->w, key);
 	jw_matrix(&s->w, s->zeros, rows, 1, false);
@@ -433,21 +444,22 @@ static int init_stream_step(void *state, struct buf *out)
 
 /*
  * POST /init. Validates the body (422 with pointers, 413 on limits before
- * allocating), then draws every layer once (into one reused block, or all
- * of them when a diagnosis or orthogonal needs them) for empirical_std and
- * the diagnosis, and hands the response to a producer that draws the
- * weights again row by row as the client reads: a connection holds a few
- * rows, not the response. The rng stream order is: W1, W2, ..., WL, then
- * the diagnosis's X and upstream gradient.
+ * allocating), then hands the response to a producer that draws the
+ * weights row by row as the client reads (a connection holds a few rows,
+ * not the response) and accumulates empirical_std on the way. A diagnosis
+ * needs every layer first: then they are drawn here (empirical_std and the
+ * diagnosis computed from them) and drawn again by the producer; orthogonal
+ * keeps the finished blocks for it. The rng stream order is: W1, W2, ...,
+ * WL, then the diagnosis's X and upstream gradient.
  */
 void handle_init(struct hctx *ctx, const cJSON *body, struct hres *res)
 {
 	struct problem *p = &res->problem;
 	struct init_stream *s = NULL;
 	struct rng *rng = NULL;
-	double *mem = NULL, *wbuf, *owork, *dwork;
+	double *mem = NULL, *owork, *dwork;
 	const double **wl = NULL;
-	size_t maxw = 0, maxblock = 0, total = 0, owsize = 0, dwsize = 0;
+	size_t maxw = 0, total = 0, owsize = 0, dwsize = 0;
 	size_t off = 0, L, estimate = 4096;
 	bool keep_all, orth;
 	struct hstream hs;
@@ -470,7 +482,6 @@ void handle_init(struct hctx *ctx, const cJSON *body, struct hres *res)
 		size_t ow = init_work_size(&s->q.spec, s->q.dims[l],
 					   s->q.dims[l - 1]);
 
-		maxblock = block > maxblock ? block : maxblock;
 		owsize = ow > owsize ? ow : owsize;
 		total += block;
 		estimate += (block + s->q.dims[l]) *
@@ -479,19 +490,18 @@ void handle_init(struct hctx *ctx, const cJSON *body, struct hres *res)
 	}
 	if (s->q.diagnose)
 		dwsize = diag_work_size(s->q.dims, L, s->q.batch);
-	mem = gg_malloc(((keep_all ? total : maxblock) + owsize + dwsize) *
-			sizeof(*mem));
+	if (keep_all) {
+		mem = gg_malloc((total + owsize + dwsize) * sizeof(*mem));
+		wl = gg_malloc(L * sizeof(*wl));
+		rng = gg_malloc(sizeof(*rng));
+	}
 	s->mem = gg_malloc((2 * maxw + 4 * L) * sizeof(*s->mem));
-	wl = gg_malloc(L * sizeof(*wl));
-	rng = gg_malloc(sizeof(*rng));
-	if (!mem || !s->mem || !wl || !rng) {
+	if (init_std_new(&s->acc, maxw) < 0 || !s->mem ||
+	    (keep_all && (!mem || !wl || !rng))) {
 		problem_set(p, PROB_OUT_OF_MEMORY, "out of memory for %zu parameters",
 			    total);
 		goto out;
 	}
-	wbuf = mem;
-	owork = wbuf + (keep_all ? total : maxblock);
-	dwork = owork + owsize;
 	s->row = s->mem;
 	s->zeros = s->row + maxw;
 	s->target = s->zeros + maxw;
@@ -500,11 +510,23 @@ void handle_init(struct hctx *ctx, const cJSON *body, struct hres *res)
 	s->grad_norm = s->act_std + L;
 	for (size_t i = 0; i < maxw; i++)
 		s->zeros[i] = 0.0;
-	rng_seed(rng, s->q.rng, s->q.seed);
-	s->rng = *rng;  /* the stream the producer draws the weights from */
-	for (size_t l = 1; l <= L; l++) {
+	for (size_t l = 1; l <= L; l++)
+		s->target[l - 1] = init_target_std(&s->q.spec, s->q.dims[l],
+						   s->q.dims[l - 1]);
+	/* the stream the producer draws the weights from */
+	rng_seed(&s->rng, s->q.rng, s->q.seed);
+	s->precomputed = keep_all;
+	owork = mem ? mem + total : NULL;
+	dwork = owork ? owork + owsize : NULL;
+	if (hctx_expired(ctx)) {
+		problem_set(p, PROB_DEADLINE, "deadline passed before initializing");
+		goto out;
+	}
+	if (keep_all)
+		*rng = s->rng;
+	for (size_t l = 1; keep_all && l <= L; l++) {
 		size_t rows = s->q.dims[l], cols = s->q.dims[l - 1];
-		double *wcur = wbuf + (keep_all ? off : 0);
+		double *wcur = mem + off;
 
 		if (hctx_expired(ctx)) {
 			problem_set(p, PROB_DEADLINE,
@@ -515,8 +537,8 @@ void handle_init(struct hctx *ctx, const cJSON *body, struct hres *res)
 			problem_set(p, PROB_INTERNAL, "unsupported initializer spec");
 			goto out;
 		}
-		s->target[l - 1] = init_target_std(&s->q.spec, rows, cols);
-		s->empirical[l - 1] = init_pop_std(wcur, rows * cols);
+		s->empirical[l - 1] = init_std_block(&s->acc, s->target[l - 1],
+						     wcur, rows, cols);
 		wl[l - 1] = wcur;
 		off += rows * cols;
 	}

@@ -359,6 +359,54 @@ START_TEST(population_std_survives_extreme_magnitudes)
 }
 END_TEST
 
+/* The std of a block fed a row at a time equals the two-pass std of the
+ * whole block (to rounding), whatever the row lengths and magnitudes. */
+START_TEST(std_fed_in_pieces_is_the_blocks_population_std)
+{
+	static const double mags[] = { 1.0, 0.05, 1e200, 1e-200, 1e140 };
+	struct init_std a;
+	struct rng r;
+	double *w = malloc(300 * 77 * sizeof *w);
+
+	ck_assert_ptr_nonnull(w);
+	ck_assert_int_eq(init_std_new(&a, 300), 0);
+	for (size_t m = 0; m < sizeof mags / sizeof mags[0]; m++) {
+		double whole, mean = 0.0, lumped;
+
+		rng_seed(&r, RNG_NUMPY, (uint32_t)m + 7);
+		for (size_t i = 0; i < 300 * 77; i++) {
+			/* an offset of 3 std: the merge must carry the means */
+			w[i] = (rng_gauss(&r) + 3.0) * mags[m];
+			mean += w[i];
+		}
+		whole = init_pop_std(w, 300 * 77);
+		lumped = init_std_block(&a, mags[m], w, 77, 300);
+		ck_assert_msg(fabs(lumped - whole) <= 1e-14 * whole,
+			      "magnitude %g: rows of 300 give %.17g, the block %.17g",
+			      mags[m], lumped, whole);
+		/* uneven pieces, and the same block as one piece of 300 rows */
+		init_std_begin(&a, mags[m]);
+		for (size_t i = 0, n = 1; i < 300 * 77; i += n, n = n % 300 + 1)
+			init_std_add(&a, w + i, n < 300 * 77 - i ? n : 300 * 77 - i);
+		ck_assert_double_eq_tol(init_std_result(&a), whole, 1e-14 * whole);
+		ck_assert_double_eq_tol(init_std_block(&a, mags[m], w, 300, 77),
+					whole, 1e-14 * whole);
+		ck_assert(mean != 0.0);
+	}
+	init_std_begin(&a, 1.0);
+	ck_assert(init_std_result(&a) == 0.0);
+	w[5] = NAN;
+	ck_assert(isnan(init_std_block(&a, 1.0, w, 2, 10)));
+	w[5] = INFINITY;
+	ck_assert(isnan(init_std_block(&a, 1.0, w, 2, 10)));
+	w[0] = w[1] = w[2] = 1e-200;
+	ck_assert(init_std_block(&a, 1e-200, w, 1, 3) == 0.0);
+	init_std_free(&a);
+	init_std_free(&a);  /* safe twice */
+	free(w);
+}
+END_TEST
+
 static Suite *init_suite(void)
 {
 	Suite *s = suite_create("init");
@@ -381,6 +429,7 @@ static Suite *init_suite(void)
 			    (int)(sizeof specs / sizeof specs[0]));
 	tcase_add_test(spec, effective_mode_is_the_methods_own_unless_given);
 	tcase_add_test(spec, population_std_survives_extreme_magnitudes);
+	tcase_add_test(spec, std_fed_in_pieces_is_the_blocks_population_std);
 	suite_add_tcase(s, numpy);
 	suite_add_tcase(s, orth);
 	suite_add_tcase(s, stats);

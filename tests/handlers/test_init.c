@@ -173,6 +173,56 @@ START_TEST(empirical_std_is_the_population_std_of_the_weights)
 }
 END_TEST
 
+/* A plain request draws each weight once and accumulates empirical_std as
+ * the rows go out; a diagnosed one draws the layers first. Both report the
+ * same weights and the same empirical_std, bit for bit, and the streamed
+ * std is the population std even for weights of magnitude 1e-200 (squares
+ * that would underflow) and 1e100. */
+START_TEST(streamed_empirical_std_equals_the_drawn_layers_std)
+{
+	static const char *const scales[] = { "1e-200", "1e100", "0.01" };
+
+	for (size_t k = 0; k < sizeof scales / sizeof scales[0]; k++) {
+		char plain[256], diag[320];
+		struct call a, b;
+		const cJSON *ra, *rb, *w, *row, *x;
+		double sum = 0, ss = 0, n = 0, mean, sd, sc = atof(scales[k]);
+
+		snprintf(plain, sizeof plain,
+			 "{\"layer_dims\": [70, 130, 9], \"method\": \"random\", "
+			 "\"scale\": %s, \"seed\": 11}", scales[k]);
+		snprintf(diag, sizeof diag,
+			 "{\"layer_dims\": [70, 130, 9], \"method\": \"random\", "
+			 "\"scale\": %s, \"seed\": 11, \"diagnose\": "
+			 "{\"batch\": 4}}", scales[k]);
+		ra = ok(plain, &a);
+		rb = ok(diag, &b);
+		ck_assert(cJSON_Compare(get(ra, "parameters"),
+					get(rb, "parameters"), true));
+		ck_assert(cJSON_Compare(get(ra, "layers"), get(rb, "layers"), true));
+		w = get(get(ra, "parameters"), "W1");
+		cJSON_ArrayForEach(row, w)
+			cJSON_ArrayForEach(x, row) {
+				sum += x->valuedouble / sc;
+				n++;
+			}
+		mean = sum / n;
+		cJSON_ArrayForEach(row, w)
+			cJSON_ArrayForEach(x, row)
+				ss += (x->valuedouble / sc - mean) *
+				      (x->valuedouble / sc - mean);
+		sd = sqrt(ss / n) * sc;
+		ck_assert_double_eq(n, 130 * 70);
+		ck_assert_double_eq_tol(get(cJSON_GetArrayItem(get(ra, "layers"), 0),
+					    "empirical_std")->valuedouble,
+					sd, 1e-13 * sd);
+		ck_assert_double_eq_tol(sd, sc, 0.05 * sc);
+		call_free(&a);
+		call_free(&b);
+	}
+}
+END_TEST
+
 START_TEST(absent_seed_is_drawn_echoed_and_reproduces_the_weights)
 {
 	struct call a, b, d;
@@ -512,6 +562,7 @@ static Suite *init_suite(void)
 	tcase_add_test(num, contract_example_returns_numpys_weights_and_zero_biases);
 	tcase_add_test(num, every_fixture_case_parses_back_to_numpys_exact_doubles);
 	tcase_add_test(num, empirical_std_is_the_population_std_of_the_weights);
+	tcase_add_test(num, streamed_empirical_std_equals_the_drawn_layers_std);
 	tcase_add_test(num, absent_seed_is_drawn_echoed_and_reproduces_the_weights);
 	tcase_add_test(num, fast_rng_is_reproducible_and_differs_from_numpy);
 	tcase_add_test(num, orthogonal_response_has_orthonormal_rows_times_scale);
