@@ -316,7 +316,7 @@ static Suite *conn_limits_suite(void)
 	Suite *s = suite_create("conn_limits");
 	TCase *tc = tcase_create("limits");
 
-	tcase_set_timeout(tc, 60);
+	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, conn_limits_extra_idle_connections_are_closed);
 	tcase_add_test(tc, conn_limits_one_address_cannot_lock_others_out);
 	tcase_add_test(tc,
