@@ -276,8 +276,11 @@ test('initialize: zeros (vanishing) and random scale 1 (exploding), linear', asy
   await runInit();
   const words = await page.$$eval('#init-verdicts .verdict-word', (e) => e.map((x) => x.textContent));
   assert.deepEqual(words, ['vanishing', 'exploding']);
-  // zeros cannot sit on a log axis: drawn as markers below it, explained
-  assert.equal(await page.locator('#init-plot g.series-a .pt-off').count(), 12);
+  // zeros cannot sit on a log axis: drawn as markers below it, explained.
+  // Of zeros' 12 values only the last gradient norm is not 0: the
+  // diagnosis feeds a unit-norm error into the output layer.
+  assert.equal(await page.locator('#init-plot g.series-a .pt-off').count(), 11);
+  assert.equal(await page.locator('#init-plot g.series-a circle.pt').count(), 1);
   assert.equal(await page.locator('#init-plot g.series-b circle.pt').count(), 12);
   assert.match(await page.textContent('#init-plot .legend'), /below the axis/);
   await page.locator('#init').screenshot({ path: join(ART, 'desktop-init-zeros-exploding.png') });
