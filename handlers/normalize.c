@@ -402,15 +402,8 @@ void handle_normalize(struct hctx *ctx, const cJSON *body, struct hres *res)
 	}
 	/* a write naming no lifetime keeps the session's own (a generated
 	 * id its --anonymous-ttl); a new named session gets --session-ttl */
-	if (rq.session && !rq.ttl_ms && rq_stores(&rq)) {
-		enum store_status rc = session_kept_ttl(ctx->store, key,
-							ttl_ms, &ttl_ms);
-
-		if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
-			session_store_problem(p, rc, id, "/session");
-			goto out;
-		}
-	}
+	if (rq.session && !rq.ttl_ms && rq_stores(&rq))
+		ttl_ms = STORE_TTL_KEEP;
 	st = apply_op(ctx, &rq, id, key, ttl_ms, &meta, p);
 	if (!st)
 		goto out;

@@ -187,20 +187,6 @@ void session_format_time(char *out, size_t n, int64_t unix_ms)
 	snprintf(out, n, "%s.%03dZ", date, ms);
 }
 
-enum store_status session_kept_ttl(struct store *s, const char *key,
-				   int64_t dflt_ms, int64_t *ms)
-{
-	struct session_meta meta = { 0, 0, 0 };
-	struct stats *cur = NULL;
-	enum store_status rc = s->ops->get(s, key, &cur, &meta);
-
-	stats_free(cur);
-	*ms = dflt_ms;
-	if (rc == STORE_OK && meta.expires_at_ms > meta.updated_at_ms)
-		*ms = meta.expires_at_ms - meta.updated_at_ms;
-	return rc;
-}
-
 int session_parse_ttl(const char *text, int64_t *ms)
 {
 	int64_t v = 0;

@@ -47,14 +47,6 @@ int session_write_stats(struct jw *w, const char *id, const struct stats *st,
 /* Parses a ?ttl= query value: a decimal integer in 1..SESSION_TTL_MAX
  * seconds, nothing else. Returns 0 with *ms, or -1. */
 int session_parse_ttl(const char *text, int64_t *ms);
-/* The lifetime a write that names none gives the session: its own (the
- * one its last write set: expires_at - updated_at, so that a session
- * under a generated id keeps --anonymous-ttl and one written with "ttl"
- * keeps it), or dflt_ms when the session is new or never expires.
- * STORE_OK or STORE_NOT_FOUND with *ms set; any other status is the
- * store's failure. */
-enum store_status session_kept_ttl(struct store *s, const char *key,
-				   int64_t dflt_ms, int64_t *ms);
 /* Writes the member "expires_at": RFC 3339 UTC, or null (0: never). */
 void session_write_expiry(struct jw *w, int64_t expires_at_ms);
 /* RFC 3339 UTC with milliseconds ("2026-11-29T00:15:02.123Z"); out >= 32. */

@@ -183,20 +183,19 @@ out:
 
 /* PUT /sessions/{id}[?ttl=SECONDS]: imports {n_samples_seen, mean, var},
  * replacing any statistics stored; the session then lives ttl seconds
- * (default: the lifetime it had, session_kept_ttl; a new one --session-ttl); 201 (with Location) when the session is new,
+ * (default: the lifetime it had, STORE_TTL_KEEP; a new one --session-ttl); 201 (with Location) when the session is new,
  * else 200; the body is what GET returns. */
 void handle_session_put(struct hctx *ctx, const cJSON *body, struct hres *res)
 {
 	struct session_meta meta = { 0, 0, 0 };
-	struct stats *st = NULL;
+	struct stats *st = NULL, *old = NULL;
 	char key[SESSION_KEY_MAX];
 	enum store_status rc;
-	int64_t ttl_ms, kept_ms;
+	int64_t ttl_ms = STORE_TTL_KEEP;
 	bool created;
 
 	if (path_key(ctx, key, sizeof(key), &res->problem) != 0)
 		return;
-	ttl_ms = ctx->store->session_ttl_ms;
 	if (ctx->ttl_arg && session_parse_ttl(ctx->ttl_arg, &ttl_ms) != 0) {
 		problem_set(&res->problem, PROB_INVALID,
 			    "query parameter ttl must be an integer number of "
@@ -206,14 +205,12 @@ void handle_session_put(struct hctx *ctx, const cJSON *body, struct hres *res)
 	st = parse_put(body, ctx->limits, &res->problem);
 	if (!st)
 		goto out;
-	rc = session_kept_ttl(ctx->store, key, ttl_ms, &kept_ms);
+	rc = ctx->store->ops->get(ctx->store, key, &old, NULL);
 	if (rc != STORE_OK && rc != STORE_NOT_FOUND) {
 		session_store_problem(&res->problem, rc, ctx->param, "");
 		goto out;
 	}
 	created = rc == STORE_NOT_FOUND;
-	if (!ctx->ttl_arg)
-		ttl_ms = kept_ms;
 	rc = ctx->store->ops->put(ctx->store, key, st, ttl_ms, &meta);
 	if (rc != STORE_OK) {
 		session_store_problem(&res->problem, rc, ctx->param, "");
@@ -225,6 +222,7 @@ void handle_session_put(struct hctx *ctx, const cJSON *body, struct hres *res)
 		snprintf(res->location, sizeof(res->location), "/sessions/%s",
 			 ctx->param);
 out:
+	stats_free(old);
 	stats_free(st);
 }
 

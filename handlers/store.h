@@ -30,6 +30,20 @@ struct session_meta {
 	int64_t expires_at_ms;  /* 0: never expires */
 };
 
+/* ttl_ms of a put or merge that names no lifetime: the session keeps its
+ * own (the one its last write set, expires_at - updated_at), so that a
+ * generated id keeps --anonymous-ttl and a session written with "ttl"
+ * keeps it; a new session, or one that never expires, gets dflt_ms
+ * (--session-ttl). store_kept_ttl is that rule; m NULL: a new session. */
+#define STORE_TTL_KEEP ((int64_t)-1)
+
+static inline int64_t store_kept_ttl(const struct session_meta *m,
+				     int64_t dflt_ms)
+{
+	return m && m->expires_at_ms > m->updated_at_ms
+	       ? m->expires_at_ms - m->updated_at_ms : dflt_ms;
+}
+
 /* Buckets of the per-tenant session histogram: tenants holding at most
  * 1, 10, 100, 1e3, 1e4, 1e5 sessions, and more. */
 #define STORE_TENANT_BUCKETS 7
@@ -59,7 +73,8 @@ struct store_ops {
 				 struct stats **out, struct session_meta *meta);
 	/* Replaces (or creates) the session's statistics; STORE_OVERFLOW
 	 * (nothing written) if st is not finite (stats_finite). The session
-	 * then expires ttl_ms after this write (0: never). A new key past
+	 * then expires ttl_ms after this write (0: never; STORE_TTL_KEEP: its
+	 * own lifetime, store_kept_ttl). A new key past
 	 * max_sessions of its tenant is STORE_FULL. */
 	enum store_status (*put)(struct store *s, const char *key,
 				 const struct stats *st, int64_t ttl_ms,

@@ -310,7 +310,11 @@ static enum store_status mem_get(struct store *s, const char *key,
 static enum store_status touch(struct store_memory *m, struct entry *e,
 			       int64_t now, int64_t ttl_ms)
 {
-	enum store_status rc = set_expiry(m, e, ttl_ms > 0 ? now + ttl_ms : 0);
+	enum store_status rc;
+
+	if (ttl_ms == STORE_TTL_KEEP)
+		ttl_ms = store_kept_ttl(&e->meta, m->base.session_ttl_ms);
+	rc = set_expiry(m, e, ttl_ms > 0 ? now + ttl_ms : 0);
 
 	if (rc == STORE_OK)
 		e->meta.updated_at_ms = now;

@@ -533,6 +533,9 @@ out:
 	return rc;
 }
 
+static enum store_status rd_get(struct store *s, const char *key,
+			       struct stats **out, struct session_meta *meta);
+
 static enum store_status rd_write(struct store *s, const char *key,
 				  const struct stats *st, bool merge,
 				  int64_t ttl_ms, struct stats **out,
@@ -545,6 +548,20 @@ static enum store_status rd_write(struct store *s, const char *key,
 	/* the script checks merged values; a put or a new session stores st */
 	if (!stats_finite(st, NULL))
 		return STORE_OVERFLOW;
+	if (ttl_ms == STORE_TTL_KEEP) {
+		/* the session's own lifetime, read first (one more round trip;
+		 * a write racing in between may have changed it: lifetimes
+		 * only) */
+		struct session_meta cur = { 0, 0, 0 };
+		struct stats *tmp = NULL;
+		enum store_status rc = rd_get(s, key, &tmp, &cur);
+
+		stats_free(tmp);
+		if (rc != STORE_OK && rc != STORE_NOT_FOUND)
+			return rc;
+		a.ttl_ms = store_kept_ttl(rc == STORE_OK ? &cur : NULL,
+					  s->session_ttl_ms);
+	}
 	/* put is idempotent (same statistics, created_at kept): retry it */
 	return with_conn((struct store_redis *)s, !merge, do_write, &a);
 }

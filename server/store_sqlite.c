@@ -357,10 +357,11 @@ static enum store_status write_locked(struct store_sqlite *q, struct conn *c,
 	struct stats *old = NULL, *res = NULL;
 	struct session_meta m = { 0, 0, 0 };
 	enum store_status rc;
-	bool expired, gone;
-	int64_t n;
+	bool expired, gone, found;
+	int64_t n, ttl;
 
 	rc = lookup(q, c, j->key, now, &old, &m, &expired);
+	found = rc == STORE_OK && !expired;
 	if (expired) {
 		/* starts afresh: a new session, counted anew */
 		q->expired++;
@@ -405,8 +406,11 @@ static enum store_status write_locked(struct store_sqlite *q, struct conn *c,
 			goto out;
 		}
 	}
+	ttl = j->ttl_ms == STORE_TTL_KEEP
+	      ? store_kept_ttl(found ? &m : NULL, q->base.session_ttl_ms)
+	      : j->ttl_ms;
 	m.updated_at_ms = now;
-	m.expires_at_ms = j->ttl_ms > 0 ? now + j->ttl_ms : 0;
+	m.expires_at_ms = ttl > 0 ? now + ttl : 0;
 	rc = upsert(q, c, j->key, res, now, m.expires_at_ms);
 	if (rc != STORE_OK)
 		goto out;
