@@ -70,6 +70,27 @@ START_TEST(http_small_check_passes_end_to_end)
 }
 END_TEST
 
+/* POSTs an "epsilon": "auto" check that must pass; asserts the answer
+ * says "auto", that its largest step is max_abs_theta * cbrt(u), and that
+ * the overall noise floor is a number. Returns the answer (cJSON_Delete). */
+static cJSON *post_auto_pass(const struct gg_server *s, const char *body,
+			     double max_abs_theta)
+{
+	struct gg_response r;
+	cJSON *j;
+
+	ck_assert_int_eq(gg_post_json(s, "/gradcheck", body, &r), 0);
+	ck_assert_msg(r.status == 200, "status %ld: %s", r.status, r.body);
+	j = gg_response_json(&r);
+	gg_response_free(&r);
+	ck_assert_str_eq(get(j, "verdict")->valuestring, "pass");
+	ck_assert_str_eq(get(j, "epsilon")->valuestring, "auto");
+	ck_assert_double_eq_tol(cJSON_GetArrayItem(get(j, "epsilon_range"), 1)->valuedouble,
+				max_abs_theta * 4.806217383937352e-06, 1e-18);
+	ck_assert(cJSON_IsNumber(get(j, "noise_floor")));
+	return j;
+}
+
 /* Integer labels for a softmax output, "epsilon": "auto" and directions:
  * the v1.1 fields over HTTP (and recorded for the OpenAPI validation). */
 static const char labels_auto[] =
@@ -90,18 +111,10 @@ START_TEST(http_labels_auto_epsilon_and_directions)
 
 	http_start(&s, NULL);
 	snprintf(body, sizeof(body), "%s}", labels_auto);
-	ck_assert_int_eq(gg_post_json(&s, "/gradcheck", body, &r), 0);
-	ck_assert_msg(r.status == 200, "status %ld: %s", r.status, r.body);
-	j = gg_response_json(&r);
-	ck_assert_str_eq(get(j, "verdict")->valuestring, "pass");
-	ck_assert_str_eq(get(j, "epsilon")->valuestring, "auto");
 	/* the largest |theta_i| is 1.5: steps from cbrt(u) to 1.5 cbrt(u) */
-	ck_assert_double_eq_tol(cJSON_GetArrayItem(get(j, "epsilon_range"), 1)->valuedouble,
-				1.5 * 4.806217383937352e-06, 1e-18);
-	ck_assert(cJSON_IsNumber(get(j, "noise_floor")));
+	j = post_auto_pass(&s, body, 1.5);
 	ck_assert(cJSON_IsNumber(get(get(j, "blocks")->child, "noise_floor")));
 	cJSON_Delete(j);
-	gg_response_free(&r);
 	snprintf(body, sizeof(body), "%s, \"check\": {\"directions\": 8, \"seed\": 2}}",
 		 labels_auto);
 	ck_assert_int_eq(gg_post_json(&s, "/gradcheck", body, &r), 0);
@@ -125,12 +138,10 @@ START_TEST(http_oracle_auto_epsilon)
 	static const char *const checks[] = {"", ", \"check\": {\"directions\": 4, \"seed\": 1}"};
 	struct oracle_server *os;
 	struct gg_server s;
-	struct gg_response r;
 	unsigned port;
 	double t[12], g[12];
 	char body[2048];
 	size_t len;
-	cJSON *j;
 
 	for (int i = 0; i < 12; i++)
 		t[i] = 0.3 * (double)(i % 5) - 0.4 + (i == 7 ? 2.5 : 0);
@@ -149,17 +160,8 @@ START_TEST(http_oracle_auto_epsilon)
 			len += (size_t)snprintf(body + len, sizeof(body) - len, "%s%.17g",
 						i ? ", " : "", g[i]);
 		snprintf(body + len, sizeof(body) - len, "]}");
-		ck_assert_int_eq(gg_post_json(&s, "/gradcheck", body, &r), 0);
-		ck_assert_msg(r.status == 200, "status %ld: %s", r.status, r.body);
-		j = gg_response_json(&r);
-		ck_assert_str_eq(get(j, "verdict")->valuestring, "pass");
-		ck_assert_str_eq(get(j, "epsilon")->valuestring, "auto");
 		/* theta[7] = 0.3 * 2 - 0.4 + 2.5 = 2.7: the largest step is 2.7 cbrt(u) */
-		ck_assert_double_eq_tol(cJSON_GetArrayItem(get(j, "epsilon_range"), 1)->valuedouble,
-					2.7 * 4.806217383937352e-06, 1e-18);
-		ck_assert(cJSON_IsNumber(get(j, "noise_floor")));
-		cJSON_Delete(j);
-		gg_response_free(&r);
+		cJSON_Delete(post_auto_pass(&s, body, 2.7));
 	}
 	ck_assert_int_eq(gg_server_stop(&s), 0);
 	oracle_server_stop(os);

@@ -16,7 +16,11 @@
 #include <arpa/inet.h>
 
 #include "tests/lib/harness.h"
+#include "tests/lib/http_util.h"
 #include "tests/lib/suite_run.h"
+
+/* the gauge counts the /metrics request that reads it */
+#define IN_FLIGHT "gradguard_http_requests_in_flight"
 
 /* Slow readers, each with a 4 KiB receive buffer, that never read. */
 #define SLOW_READERS 20
@@ -145,13 +149,13 @@ START_TEST(slow_readers_hold_a_bounded_window)
 		      "/healthz max %lld ms", probes[PROBES - 1]);
 	/* all still in flight (a /healthz just answered may still count:
 	 * its completion runs after its last byte left) */
-	flying = gg_in_flight(&s);
+	flying = (long)http_metric(&s, IN_FLIGHT);
 	ck_assert_msg(flying >= SLOW_READERS + 1, "%ld in flight", flying);
 	for (int i = 0; i < SLOW_READERS; i++)
 		close(fd[i]);
 	/* MHD notices each hang-up on its next send attempt */
 	until = now_ms() + 60000;
-	while (now_ms() < until && (flying = gg_in_flight(&s)) > 1) {
+	while (now_ms() < until && (flying = (long)http_metric(&s, IN_FLIGHT)) > 1) {
 		struct timespec ts = { 0, 50 * 1000000L };
 
 		nanosleep(&ts, NULL);

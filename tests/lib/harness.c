@@ -335,20 +335,6 @@ bool gg_send_all(int fd, const void *p, size_t n)
 	return true;
 }
 
-long gg_in_flight(const struct gg_server *s)
-{
-	static const char name[] = "\ngradguard_http_requests_in_flight ";
-	struct gg_response r;
-	const char *p;
-	long v = -1;
-
-	if (gg_request(s, "GET", "/metrics", NULL, NULL, 0, NULL, &r) == 0 &&
-	    r.status == 200 && (p = strstr(r.body, name)) != NULL)
-		v = strtol(p + sizeof(name) - 1, NULL, 10);
-	gg_response_free(&r);
-	return v;
-}
-
 long gg_raw(const struct gg_server *s, const char *req, size_t req_len,
 	    char *resp, size_t resp_len, int timeout_ms)
 {

@@ -71,9 +71,6 @@ int gg_run(const char *const args[], char *out, size_t out_len);
 int gg_connect(const struct gg_server *s, int rcvbuf);
 /* Sends all n bytes on fd (no SIGPIPE); false when the peer is gone. */
 bool gg_send_all(int fd, const void *p, size_t n);
-/* The gauge gradguard_http_requests_in_flight from GET /metrics (which
- * counts itself), or -1. */
-long gg_in_flight(const struct gg_server *s);
 
 /* Sends req_len raw bytes to the server on a fresh TCP connection, then
  * reads until the server closes, resp_len-1 bytes arrive, or timeout_ms
