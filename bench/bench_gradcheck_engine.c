@@ -1,8 +1,10 @@
-/* Times the gradient-check engine against the naive loop on [784, 64, 10]
- * tanh -> softmax with categorical cross-entropy, 16 samples, every
- * coordinate (50,890), epsilon 1e-7. Build: make build/libgradguard.a && cc -O2
- * -I. -pthread bench/bench_gradcheck_engine.c build/libgradguard.a -lm
- * Run: ./a.out [threads] [naive: 0/1]. */
+/* Times the gradient-check engine against the naive loop on a tanh ->
+ * softmax network with categorical cross-entropy ([784, 64, 10] unless
+ * DIMS is given, e.g. 784,64,64,64,10), 16 samples, every coordinate,
+ * epsilon 1e-7; prints a checksum of the numeric gradient's bits (the same
+ * for every thread count and build). Build: make build/libgradguard.a &&
+ * cc -O2 -I. -pthread bench/bench_gradcheck_engine.c build/libgradguard.a -lm
+ * Run: ./a.out [threads] [naive: 0/1] [DIMS]. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,32 +35,55 @@ static double gauss(unsigned long long *s)
 
 int main(int argc, char **argv)
 {
-	size_t dims[] = {784, 64, 10}, m = 16, nthreads = argc > 1 ? (size_t)atol(argv[1]) : 2;
+	size_t dims[16] = {784, 64, 10}, L = 2, m = 16;
+	size_t nthreads = argc > 1 ? (size_t)atol(argv[1]) : 2;
 	int naive = argc > 2 ? atoi(argv[2]) : 1;
-	enum mlp_act act[] = {MLP_TANH, MLP_SOFTMAX};
-	size_t n = mlp_n_params(dims, 2), *coords = malloc(n * sizeof(size_t));
-	double *theta = malloc(n * sizeof(double)), *X = malloc(784 * m * sizeof(double));
-	double *Y = calloc(10 * m, sizeof(double)), *g = malloc(n * sizeof(double));
+	enum mlp_act act[15];
+	size_t n, *coords;
+	double *theta, *X, *Y, *g;
+	unsigned long long sum = 0;
+
+	if (argc > 3) {
+		char *p = argv[3];
+
+		for (L = 0; L < 15 && *p; L++) {
+			dims[L] = strtoul(p, &p, 10);
+			if (*p == ',')
+				p++;
+		}
+		dims[L] = strtoul(p, &p, 10);
+		L--;
+		if (L < 1 || L > 14)
+			return 2;
+	}
+	for (size_t l = 0; l < L; l++)
+		act[l] = l + 1 < L ? MLP_TANH : MLP_SOFTMAX;
+	n = mlp_n_params(dims, L);
+	coords = malloc(n * sizeof(size_t));
+	theta = malloc(n * sizeof(double));
+	X = malloc(dims[0] * m * sizeof(double));
+	Y = calloc(dims[L] * m, sizeof(double));
+	g = malloc(n * sizeof(double));
 	double *nf = malloc(n * sizeof(double)), *nn = malloc(n * sizeof(double));
 	bool *kink = malloc(n * sizeof(bool));
 	unsigned long long s = 42;
-	struct mlp net = {2, dims, act, MLP_CCE, 0.0, theta};
+	struct mlp net = {L, dims, act, MLP_CCE, 0.0, theta};
 	struct mlp_cache *mc;
 	struct gc_mlp cf, cn;
 	struct gc_source sf, sn;
 	struct gc_run run = {1e-7, nthreads, 0, NULL, 0, NULL, NULL};
 	double t0, t1, t2, maxd = 0, ge = 0, d2 = 0, a2 = 0, n2 = 0;
 
-	for (size_t l = 1, off = 0; l <= 2; l++) {
+	for (size_t l = 1, off = 0; l <= L; l++) {
 		for (size_t i = 0; i < dims[l] * dims[l - 1]; i++)
 			theta[off++] = gauss(&s) / sqrt((double)dims[l - 1]);
 		for (size_t i = 0; i < dims[l]; i++)
 			theta[off++] = 0.1 * gauss(&s);
 	}
-	for (size_t i = 0; i < 784 * m; i++)
+	for (size_t i = 0; i < dims[0] * m; i++)
 		X[i] = gauss(&s);
 	for (size_t j = 0; j < m; j++)
-		Y[(j * 7 % 10) * m + j] = 1;
+		Y[(j * 7 % dims[L]) * m + j] = 1;
 	for (size_t i = 0; i < n; i++)
 		coords[i] = i;
 	mc = mlp_cache_new(&net, m);
@@ -70,9 +95,15 @@ int main(int argc, char **argv)
 	if (gradcheck_coords(&sf, &run, coords, n, nf, kink) != GC_OK)
 		return 1;
 	t1 = now_s();
-	printf("[784, 64, 10] tanh/softmax CE, m = %zu, %zu parameters, threads %zu\n", m, n,
+	for (size_t i = 0; i < n; i++) {
+		unsigned long long u;
+
+		memcpy(&u, &nf[i], sizeof(u));
+		sum = (sum ^ u) * 1099511628211ull;
+	}
+	printf("%zu layers, tanh/softmax CE, m = %zu, %zu parameters, threads %zu\n", L, m, n,
 	       nthreads);
-	printf("engine: %.3f s  (cost %.17g)\n", t1 - t0, mc->cost);
+	printf("engine: %.3f s  (cost %.17g, checksum %016llx)\n", t1 - t0, mc->cost, sum);
 	for (size_t i = 0; i < n; i++) {
 		d2 += (g[i] - nf[i]) * (g[i] - nf[i]);
 		a2 += g[i] * g[i];

@@ -4,16 +4,10 @@
 #include <string.h>
 
 /* The inner loops run over independent columns j, so vectorizing them
- * (AVX2 where the CPU has it; no FMA) keeps every sum's order: the same
- * bits from every clone. */
+ * (AVX-512 or AVX2 where the CPU has it, see isa.h; no FMA) keeps every
+ * sum's order: the same bits from every loop. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("tree-vectorize")
-#endif
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-	!defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define MAT_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define MAT_CLONES
 #endif
 
 /* Block sizes: a KB x NB panel of b (64 x 256 doubles = 128 KiB) stays in L2
@@ -66,21 +60,117 @@ static inline void row_update(double *restrict c, const double *restrict a,
 	}
 }
 
-MAT_CLONES
-void mat_mul_add(size_t m, size_t k, size_t n, const double *a, size_t lda,
-		 const double *b, size_t ldb, double *c, size_t ldc)
+#if defined(__GNUC__)
+/* Register-blocked micro-kernel: an R x 8 tile of c held in registers (one
+ * 8-double vector per row: a zmm with AVX-512, two ymm with AVX2, four xmm
+ * otherwise) while kk runs over [k0, k1), each element summed in kk order
+ * as row_update does, so the bits do not depend on which path ran. */
+typedef double mat_v8 __attribute__((vector_size(64)));
+
+#define MAT_LD(t, r) memcpy(&t, c + (r) * ldc, sizeof(t))
+#define MAT_ST(t, r) memcpy(c + (r) * ldc, &t, sizeof(t))
+#define MAT_AX(t, r) t += a[(r) * lda + kk] * bk
+
+static inline __attribute__((always_inline)) void
+tile_update(size_t R, double *restrict c, size_t ldc, const double *restrict a,
+	    size_t lda, const double *restrict b, size_t ldb, size_t k0,
+	    size_t k1)
 {
+	mat_v8 t0, t1, t2, t3, t4, t5, t6, t7, bk;
+
+	MAT_LD(t0, 0), MAT_LD(t1, 1), MAT_LD(t2, 2), MAT_LD(t3, 3);
+	if (R == 8)
+		MAT_LD(t4, 4), MAT_LD(t5, 5), MAT_LD(t6, 6), MAT_LD(t7, 7);
+	for (size_t kk = k0; kk < k1; kk++) {
+		memcpy(&bk, b + kk * ldb, sizeof(bk));
+		MAT_AX(t0, 0), MAT_AX(t1, 1), MAT_AX(t2, 2), MAT_AX(t3, 3);
+		if (R == 8)
+			MAT_AX(t4, 4), MAT_AX(t5, 5), MAT_AX(t6, 6), MAT_AX(t7, 7);
+	}
+	MAT_ST(t0, 0), MAT_ST(t1, 1), MAT_ST(t2, 2), MAT_ST(t3, 3);
+	if (R == 8)
+		MAT_ST(t4, 4), MAT_ST(t5, 5), MAT_ST(t6, 6), MAT_ST(t7, 7);
+}
+#define MAT_TILES 1
+#else
+#define MAT_TILES 0
+#endif
+
+/* R rows per tile: 8 where 32 vector registers hold them (AVX-512),
+ * else 4. */
+static inline __attribute__((always_inline)) void
+mul_add(size_t R, size_t m, size_t k, size_t n, const double *a, size_t lda,
+	const double *b, size_t ldb, double *c, size_t ldc)
+{
+	size_t mt = MAT_TILES ? m / R * R : 0;
+
 	for (size_t j0 = 0; j0 < n; j0 += MAT_NB) {
 		size_t nn = n - j0 < MAT_NB ? n - j0 : MAT_NB;
+		size_t nt = MAT_TILES ? nn / 8 * 8 : 0;
 
 		for (size_t k0 = 0; k0 < k; k0 += MAT_KB) {
 			size_t k1 = k - k0 < MAT_KB ? k : k0 + MAT_KB;
 
-			for (size_t i = 0; i < m; i++)
-				row_update(c + i * ldc + j0, a + i * lda,
-					   b + j0, ldb, k0, k1, nn);
+#if MAT_TILES
+			/* 8-column strips of b stay in L1 across the rows */
+			for (size_t j = 0; j < nt; j += 8)
+				for (size_t i = 0; i < mt; i += R)
+					tile_update(R, c + i * ldc + j0 + j,
+						    ldc, a + i * lda, lda,
+						    b + j0 + j, ldb, k0, k1);
+#endif
+			for (size_t i = 0; i < m; i++) {
+				size_t from = i < mt ? nt : 0;
+
+				if (from < nn)
+					row_update(c + i * ldc + j0 + from,
+						   a + i * lda, b + j0 + from,
+						   ldb, k0, k1, nn - from);
+			}
 		}
 	}
+}
+
+#ifdef ISA_X86
+ISA_TARGET_AVX512 static void mul_add_avx512(size_t m, size_t k, size_t n,
+					     const double *a, size_t lda,
+					     const double *b, size_t ldb,
+					     double *c, size_t ldc)
+{
+	mul_add(8, m, k, n, a, lda, b, ldb, c, ldc);
+}
+
+ISA_TARGET_AVX2 static void mul_add_avx2(size_t m, size_t k, size_t n,
+					 const double *a, size_t lda,
+					 const double *b, size_t ldb, double *c,
+					 size_t ldc)
+{
+	mul_add(4, m, k, n, a, lda, b, ldb, c, ldc);
+}
+#endif
+
+void mat_mul_add_isa(enum isa isa, size_t m, size_t k, size_t n,
+		     const double *a, size_t lda, const double *b, size_t ldb,
+		     double *c, size_t ldc)
+{
+	switch (isa == ISA_BEST ? isa_best() : isa) {
+#ifdef ISA_X86
+	case ISA_AVX512:
+		mul_add_avx512(m, k, n, a, lda, b, ldb, c, ldc);
+		return;
+	case ISA_AVX2:
+		mul_add_avx2(m, k, n, a, lda, b, ldb, c, ldc);
+		return;
+#endif
+	default:
+		mul_add(4, m, k, n, a, lda, b, ldb, c, ldc);
+	}
+}
+
+void mat_mul_add(size_t m, size_t k, size_t n, const double *a, size_t lda,
+		 const double *b, size_t ldb, double *c, size_t ldc)
+{
+	mat_mul_add_isa(ISA_BEST, m, k, n, a, lda, b, ldb, c, ldc);
 }
 
 void mat_mul_nt(size_t m, size_t k, size_t n, const double *a, const double *b,

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+#include "isa.h"
+
 /* out (cols x rows) = a (rows x cols) transposed; out and a must not alias. */
 void mat_transpose(const double *a, size_t rows, size_t cols, double *out);
 
@@ -13,6 +15,10 @@ void mat_transpose(const double *a, size_t rows, size_t cols, double *out);
  * Blocked over k and n for cache reuse; c must not alias a or b. */
 void mat_mul_add(size_t m, size_t k, size_t n, const double *a, size_t lda,
 		 const double *b, size_t ldb, double *c, size_t ldc);
+/* The same with a chosen instruction set (see isa.h; tests compare them). */
+void mat_mul_add_isa(enum isa isa, size_t m, size_t k, size_t n,
+		     const double *a, size_t lda, const double *b, size_t ldb,
+		     double *c, size_t ldc);
 
 /* c (m x n) = a (m x k) * b^T where b is n x k (dense strides). Used for
  * weight gradients dW = dZ A^T; c must not alias a or b. */

@@ -22,7 +22,7 @@
  * reordered sums: the same bits as the baseline). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
 	!defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define MLP_CLONES __attribute__((target_clones("avx2", "default")))
+#define MLP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define MLP_CLONES
 #endif
@@ -187,12 +187,14 @@ static void act_apply(enum mlp_act g, const double *z, double *a, size_t rows,
 #define LOSS_CHUNK 64
 
 /* Per-column cross-entropy sum over rows of y (lse(z) - z) for n columns
- * of z (nL rows, stride ld) against Y (stride ldy, the same columns),
- * row by row over contiguous columns; per column the same operations in
- * the same order whatever n. mx, e: n doubles of scratch each. */
+ * of z (nL rows, stride ld) against Y (stride ldy, ym columns: column s
+ * of z pairs with column s mod ym of Y; n is a multiple of ym), row by row
+ * over contiguous columns; per column the same operations in the same
+ * order whatever n. mx, e: n doubles of scratch each. */
 MLP_CLONES
 static void cce_cols(const double *z, size_t ld, const double *Y, size_t ldy,
-		     size_t nL, size_t n, double *col, double *mx, double *e)
+		     size_t ym, size_t nL, size_t n, double *col, double *mx,
+		     double *e)
 {
 	for (size_t s = 0; s < n; s++)
 		mx[s] = z[s];
@@ -209,13 +211,16 @@ static void cce_cols(const double *z, size_t ld, const double *Y, size_t ldy,
 		for (size_t s = 0; s < n; s++)
 			col[s] += e[s];
 	}
+	vm_log(col, e, n);
 	for (size_t s = 0; s < n; s++) {
-		mx[s] += log(col[s]);  /* lse */
+		mx[s] += e[s];         /* lse */
 		col[s] = 0.0;
 	}
 	for (size_t r = 0; r < nL; r++)
-		for (size_t s = 0; s < n; s++)
-			col[s] += Y[r * ldy + s] * (mx[s] - z[r * ld + s]);
+		for (size_t s0 = 0; s0 < n; s0 += ym)
+			for (size_t s = 0; s < ym; s++)
+				col[s0 + s] += Y[r * ldy + s] *
+					       (mx[s0 + s] - z[r * ld + s0 + s]);
 }
 
 /* Sum over the m columns of the per-sample loss, from logits z (n_L rows,
@@ -234,7 +239,7 @@ static double loss_sum(const struct mlp *net, const double *z, size_t ld,
 		for (size_t s0 = 0; s0 < m; s0 += LOSS_CHUNK) {
 			size_t n = m - s0 < LOSS_CHUNK ? m - s0 : LOSS_CHUNK;
 
-			cce_cols(z + s0, ld, Y + s0, m, nL, n, col, mx, e);
+			cce_cols(z + s0, ld, Y + s0, m, n, nL, n, col, mx, e);
 			for (size_t s = 0; s < n; s++)
 				total += col[s];
 		}
@@ -517,8 +522,8 @@ double mlp_eval(const struct mlp *net, const double *theta,
 
 size_t mlp_perturb_work(const struct mlp *net, size_t m, size_t batch)
 {
-	/* + a tiled Y and three rows of cross-entropy scratch */
-	return (2 * max_width(net) + net->dims[net->n_layers] + 3) * m * batch + m;
+	/* + three rows of cross-entropy scratch */
+	return (2 * max_width(net) + 3) * m * batch + m;
 }
 
 /* Layer (1-based) owning flat index i: off[l] <= i < off[l+1]. */
@@ -604,15 +609,11 @@ static void perturb_group(const struct mlp *net, const struct mlp_cache *c,
 		layer_forward(W, b, nn, nk, ab, cols, cols, zb, cols);
 	}
 	if (net->loss == MLP_CCE) {
-		/* every perturbation's columns in one pass (Y tiled P times) */
-		size_t nL = net->dims[L];
-		double *yt = row + m, *col = yt + nL * cols, *mx = col + cols;
+		/* every perturbation's columns in one pass (Y repeats P times) */
+		double *col = row + m, *mx = col + cols;
 
-		for (size_t r = 0; r < nL; r++)
-			for (size_t p = 0; p < P; p++)
-				memcpy(yt + r * cols + p * m, c->Y + r * m,
-				       m * sizeof(double));
-		cce_cols(zb, cols, yt, cols, nL, cols, col, mx, mx + cols);
+		cce_cols(zb, cols, c->Y, m, m, net->dims[L], cols, col, mx,
+			 mx + cols);
 	}
 	for (size_t p = 0; p < P; p++) {
 		size_t pos = idx[p] - c->off[l];
@@ -624,7 +625,7 @@ static void perturb_group(const struct mlp *net, const struct mlp_cache *c,
 		if (pos < nl * np) /* ||W + d e||^2 = ||W||^2 + d (2 w + d) */
 			sq += d * (2.0 * th[idx[p]] + d);
 		if (net->loss == MLP_CCE) {
-			const double *cp = row + m + net->dims[L] * cols + p * m;
+			const double *cp = row + m + p * m;
 
 			for (size_t s = 0; s < m; s++)   /* loss_sum's order */
 				data += cp[s];

@@ -15,8 +15,19 @@
  * (about 0.4 ulp of E) and the quotient's rounding (0.5 ulp of a value
  * <= 0.5) reach the result: at most about 0.9 ulp.
  * The sign is copied from x (tanh(-0) = -0). Both branches are computed for
- * every element and one is selected, so the loop has no branches. */
+ * every element and one is selected, so the loop has no branches.
+ *
+ * log: x = 2^k f with f in [sqrt(1/2), sqrt(2)) read off the bits
+ * (subnormals scaled by 2^54 first), g = f - 1 (exact), s = g / (2 + g),
+ * so log f = 2 atanh s = 2s + s R(s^2), R = sum over j >= 1 of
+ * 2 s^2j / (2j + 1) (Taylor to j = 10: |s| <= 0.1716, the rest is below
+ * 2^-58 of the result). With h = g^2 / 2, 2s = g - h + s h exactly, so
+ * log x = k LN2_HI - ((h - (s (h + R) + k LN2_LO)) - g): the leading terms
+ * g and k LN2_HI are exact, and the rounded parts are each a small fraction
+ * of the result: at most about 0.8 ulp. */
 #include "vmath.h"
+
+#include "isa.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -26,10 +37,6 @@
  * become blends (no effect on any result). */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("tree-vectorize", "no-trapping-math")
-#endif
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define VM_X86 1
-#define VM_AVX2 __attribute__((target("avx2")))
 #endif
 
 #define SHIFT 0x1.8p52                  /* adding it rounds to an integer */
@@ -53,22 +60,24 @@ static inline __attribute__((always_inline)) double pow2(double kd)
 static inline __attribute__((always_inline)) double exp_reduce(double xc, double *kd_out)
 {
 	double kd = (xc * INV_LN2 + SHIFT) - SHIFT;
-	double r = (xc - kd * LN2_HI) - kd * LN2_LO, s;
+	double r = (xc - kd * LN2_HI) - kd * LN2_LO, r2, r4, q0, q1, s;
 
-	s = 0x1.6124613a86d09p-33;                       /* 1/13! */
-	s = s * r + 0x1.1eed8eff8d898p-29;               /* 1/12! */
-	s = s * r + 0x1.ae64567f544e4p-26;               /* 1/11! */
-	s = s * r + 0x1.27e4fb7789f5cp-22;               /* 1/10! */
-	s = s * r + 0x1.71de3a556c734p-19;               /* 1/9! */
-	s = s * r + 0x1.a01a01a01a01ap-16;               /* 1/8! */
-	s = s * r + 0x1.a01a01a01a01ap-13;               /* 1/7! */
-	s = s * r + 0x1.6c16c16c16c17p-10;               /* 1/6! */
+	/* The tail 1/6! .. 1/13! by Estrin's scheme (a short dependency
+	 * chain, so that the CPU overlaps more elements), the leading terms
+	 * by Horner's (their rounding is what reaches the result) */
+	r2 = r * r;
+	r4 = r2 * r2;
+	q0 = (0x1.6c16c16c16c17p-10 + 0x1.a01a01a01a01ap-13 * r) +  /* 1/6! */
+	     (0x1.a01a01a01a01ap-16 + 0x1.71de3a556c734p-19 * r) * r2;
+	q1 = (0x1.27e4fb7789f5cp-22 + 0x1.ae64567f544e4p-26 * r) +
+	     (0x1.1eed8eff8d898p-29 + 0x1.6124613a86d09p-33 * r) * r2; /* 1/13! */
+	s = q0 + q1 * r4;
 	s = s * r + 0x1.1111111111111p-7;                /* 1/5! */
 	s = s * r + 0x1.5555555555555p-5;                /* 1/4! */
 	s = s * r + 0x1.5555555555555p-3;                /* 1/3! */
 	s = s * r + 0.5;
 	*kd_out = kd;
-	return r + (r * r) * s;
+	return r + r2 * s;
 }
 
 static inline __attribute__((always_inline)) double exp_core(double x)
@@ -90,19 +99,18 @@ static inline __attribute__((always_inline)) double exp_core(double x)
 
 static inline __attribute__((always_inline)) double tanh_core(double x)
 {
-	double ax = fabs(x), t = ax * ax, p, s, kd, sc, eh, el, d, dl, q, h;
+	double ax = fabs(x), t = ax * ax, t2, t4, p0, p1, p2, p, s, kd, sc;
+	double eh, el, d, dl, q, h, rd;
 
-	p = -0x1.59a834187ce22p-16;
-	p = p * t + 0x1.64fd88e9900a4p-14;
-	p = p * t - 0x1.ec1091436eb2ap-13;
-	p = p * t + 0x1.34c5a8a996cd4p-11;
-	p = p * t - 0x1.7d97cfd138c28p-10;
-	p = p * t + 0x1.d6d339333f329p-9;
-	p = p * t - 0x1.226e32f00cf0cp-7;
-	p = p * t + 0x1.664f487713373p-6;
-	p = p * t - 0x1.ba1ba1b9fec84p-5;
-	p = p * t + 0x1.1111111111032p-3;
-	p = p * t - 0x1.5555555555555p-2;
+	t2 = t * t;                                     /* Estrin, as in exp */
+	t4 = t2 * t2;
+	p0 = (-0x1.5555555555555p-2 + 0x1.1111111111032p-3 * t) +
+	     (-0x1.ba1ba1b9fec84p-5 + 0x1.664f487713373p-6 * t) * t2;
+	p1 = (-0x1.226e32f00cf0cp-7 + 0x1.d6d339333f329p-9 * t) +
+	     (-0x1.7d97cfd138c28p-10 + 0x1.34c5a8a996cd4p-11 * t) * t2;
+	p2 = (-0x1.ec1091436eb2ap-13 + 0x1.64fd88e9900a4p-14 * t) +
+	     -0x1.59a834187ce22p-16 * t2;
+	p = (p0 + p1 * t4) + p2 * (t4 * t4);
 	p = ax + ax * (t * p);
 	/* |x| >= TANH_CUT: 1 - 2 / (E + 1), E = e^2|x| = eh + el carried
 	 * to about 2^-60 (|x| clamped to 20, where tanh is 1 in double) */
@@ -113,59 +121,94 @@ static inline __attribute__((always_inline)) double tanh_core(double x)
 	eh *= sc;
 	d = eh + 1.0;
 	dl = ((eh - d) + 1.0) + el;
-	q = 2.0 / d;
+	rd = 1.0 / d;
+	q = 2.0 * rd;          /* = 2 / d rounded: doubling is exact */
 	/* 1 - q exactly as h + l, then the corrections */
 	h = 1.0 - q;
-	q = h + (((1.0 - h) - q) + q * (dl / d));
+	q = h + (((1.0 - h) - q) + q * (dl * rd));
 	return copysign(ax < TANH_CUT ? p : q, x);
 }
 
-/* One loop per kernel and instruction set: the baseline (SSE2 on
- * x86-64) and, where the CPU has it, AVX2 (no FMA: same bits). */
-#define VM_LOOPS(name, core)                                              \
-	static void name##_base(const double *x, double *y, size_t n)      \
-	{                                                                  \
-		for (size_t i = 0; i < n; i++)                             \
-			y[i] = core(x[i]);                                 \
-	}                                                                  \
-	VM_AVX2_LOOP(name, core)                                           \
-	void name##_isa(enum vm_isa isa, const double *x, double *y,       \
-			size_t n)                                          \
-	{                                                                  \
-		VM_AVX2_CALL(name)                                         \
-		name##_base(x, y, n);                                      \
-	}                                                                  \
-	void name(const double *x, double *y, size_t n)                    \
-	{                                                                  \
-		name##_isa(VM_BEST, x, y, n);                              \
-	}
+#define SQRT2 0x1.6a09e667f3bcdp0
 
-#ifdef VM_X86
-#define VM_AVX2_LOOP(name, core)                                          \
-	VM_AVX2 static void name##_avx2(const double *x, double *y,        \
-					size_t n)                          \
-	{                                                                  \
-		for (size_t i = 0; i < n; i++)                             \
-			y[i] = core(x[i]);                                 \
-	}
-#define VM_AVX2_CALL(name)                                                \
-	if (isa == VM_BEST && vm_have_avx2()) {                            \
-		name##_avx2(x, y, n);                                      \
-		return;                                                    \
-	}
-#else
-#define VM_AVX2_LOOP(name, core)
-#define VM_AVX2_CALL(name) (void)isa;
-#endif
-
-bool vm_have_avx2(void)
+static inline __attribute__((always_inline)) double log_core(double x)
 {
-#ifdef VM_X86
-	return __builtin_cpu_supports("avx2");
-#else
-	return false;
-#endif
+	double xs = x < 0x1p-1022 ? x * 0x1p54 : x, f, kd, g, s, z, r, h;
+	uint64_t u, e;
+
+	memcpy(&u, &xs, sizeof(u));
+	e = (u >> 52 & 0x7ff) | 0x4330000000000000u;  /* 2^52 + exponent */
+	u = (u & 0x000fffffffffffffu) | 0x3ff0000000000000u;
+	memcpy(&f, &u, sizeof(f));                       /* in [1, 2) */
+	memcpy(&kd, &e, sizeof(kd));
+	kd -= 0x1p52 + 1023.0 + (x < 0x1p-1022 ? 54.0 : 0.0);
+	kd = f >= SQRT2 ? kd + 1.0 : kd;
+	f = f >= SQRT2 ? f * 0.5 : f;
+	g = f - 1.0;
+	s = g / (2.0 + g);
+	z = s * s;
+	r = 0x1.8618618618618p-4;                        /* 2/21 */
+	r = r * z + 0x1.af286bca1af28p-4;                /* 2/19 */
+	r = r * z + 0x1.e1e1e1e1e1e1ep-4;                /* 2/17 */
+	r = r * z + 0x1.1111111111111p-3;                /* 2/15 */
+	r = r * z + 0x1.3b13b13b13b14p-3;                /* 2/13 */
+	r = r * z + 0x1.745d1745d1746p-3;                /* 2/11 */
+	r = r * z + 0x1.c71c71c71c71cp-3;                /* 2/9 */
+	r = r * z + 0x1.2492492492492p-2;                /* 2/7 */
+	r = r * z + 0x1.999999999999ap-2;                /* 2/5 */
+	r = r * z + 0x1.5555555555555p-1;                /* 2/3 */
+	r *= z;
+	h = 0.5 * g * g;
+	r = kd * LN2_HI - ((h - (s * (h + r) + kd * LN2_LO)) - g);
+	r = x > 0 ? r : x == 0 ? -HUGE_VAL : NAN;         /* NaN stays NaN */
+	return x == HUGE_VAL ? x : r;
 }
 
-VM_LOOPS(vm_exp, exp_core)
-VM_LOOPS(vm_tanh, tanh_core)
+/* One loop per kernel and instruction set: the baseline (SSE2 on x86-64)
+ * and, where the CPU has them, AVX2 and AVX-512 (no FMA: the same bits). */
+#define VM_LOOP(attr, fn, core)                                           \
+	attr static void fn(const double *x, double *y, size_t n)          \
+	{                                                                  \
+		for (size_t i = 0; i < n; i++)                             \
+			y[i] = core(x[i]);                                 \
+	}
+
+#ifdef ISA_X86
+#define VM_LOOPS(name, core)                                              \
+	VM_LOOP(, name##_base, core)                                       \
+	VM_LOOP(ISA_TARGET_AVX2, name##_avx2, core)                                \
+	VM_LOOP(ISA_TARGET_AVX512, name##_avx512, core)                            \
+	void name##_isa(enum isa isa, const double *x, double *y,       \
+			size_t n)                                          \
+	{                                                                  \
+		switch (isa == ISA_BEST ? isa_best() : isa) {            \
+		case ISA_AVX512:                                            \
+			name##_avx512(x, y, n);                            \
+			return;                                            \
+		case ISA_AVX2:                                              \
+			name##_avx2(x, y, n);                              \
+			return;                                            \
+		default:                                                   \
+			name##_base(x, y, n);                              \
+		}                                                          \
+	}
+#else
+#define VM_LOOPS(name, core)                                              \
+	VM_LOOP(, name##_base, core)                                       \
+	void name##_isa(enum isa isa, const double *x, double *y,       \
+			size_t n)                                          \
+	{                                                                  \
+		(void)isa;                                                 \
+		name##_base(x, y, n);                                      \
+	}
+#endif
+#define VM_KERNEL(name, core)                                             \
+	VM_LOOPS(name, core)                                               \
+	void name(const double *x, double *y, size_t n)                    \
+	{                                                                  \
+		name##_isa(ISA_BEST, x, y, n);                              \
+	}
+
+VM_KERNEL(vm_exp, exp_core)
+VM_KERNEL(vm_tanh, tanh_core)
+VM_KERNEL(vm_log, log_core)

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/matrix.h"
 #include "tests/lib/suite_run.h"
@@ -19,6 +20,7 @@ static double rnd(void)
 
 static const size_t shapes[][3] = {
 	{1, 1, 1}, {3, 5, 7}, {17, 67, 5}, {64, 130, 300}, {5, 1, 513}, {70, 200, 3},
+	{10, 64, 37}, {13, 9, 520},
 };
 
 static void fill(double *v, size_t n)
@@ -38,17 +40,22 @@ START_TEST(mul_add_matches_the_triple_loop_exactly)
 	fill(c, m * n);
 	for (size_t i = 0; i < m * n; i++)
 		r[i] = c[i];
-	mat_mul_add(m, k, n, a, k, b, n, c, n);
-	for (size_t i = 0; i < m; i++)
-		for (size_t j = 0; j < n; j++) {
-			double s = r[i * n + j];
+	/* every instruction set's loop, each from the same c */
+	for (int isa = ISA_BASELINE; isa <= (int)isa_best(); isa++) {
+		memcpy(c, r, m * n * sizeof(double));
+		mat_mul_add_isa((enum isa)isa, m, k, n, a, k, b, n, c, n);
+		for (size_t i = 0; i < m; i++)
+			for (size_t j = 0; j < n; j++) {
+				double s = r[i * n + j];
 
-			for (size_t t = 0; t < k; t++)
-				s += a[i * k + t] * b[t * n + j];
-			/* same summation order: bit-identical */
-			ck_assert_msg(s == c[i * n + j], "(%zu,%zu) %.17g vs %.17g", i, j,
-				      c[i * n + j], s);
-		}
+				for (size_t t = 0; t < k; t++)
+					s += a[i * k + t] * b[t * n + j];
+				/* same summation order: bit-identical */
+				ck_assert_msg(s == c[i * n + j],
+					      "isa %d (%zu,%zu) %.17g vs %.17g", isa,
+					      i, j, c[i * n + j], s);
+			}
+	}
 	free(a);
 	free(b);
 	free(c);

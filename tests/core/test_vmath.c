@@ -1,9 +1,11 @@
-/* core/vmath: exp and tanh against libm and against long double on 10^7
- * inputs each over the domains the engine uses (exp: softmax and softplus
- * arguments, x <= 0, and the rest of the finite range; tanh: hidden-layer
- * pre-activations), special values, and the same bits from the baseline
- * and the AVX2 loops and from one element at a time. */
+/* core/vmath: exp, tanh and log against libm and against long double on
+ * 10^7 inputs each over the domains the engine uses (exp: softmax and
+ * softplus arguments, x <= 0, and the rest of the finite range; tanh:
+ * hidden-layer pre-activations; log: sums of exponentials, [1, 1000], and
+ * the rest of the positive range), special values, and the same bits from
+ * every instruction set's loop and from one element at a time. */
 #include <check.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -102,6 +104,18 @@ static double draw_tanh(struct rng *s)
 	return (u < 0.75 ? 1 : -1) * exp2(35.0 * v - 30.0);
 }
 
+/* log: half in [1, 1000] (log-sum-exp of up to 1000 classes), a quarter
+ * in [0.5, 2] (near 1, where the result is small), a quarter with a
+ * log-uniform magnitude over the whole positive range, subnormals too. */
+static double draw_log(struct rng *s)
+{
+	double u = rng_double(s), v = rng_double(s);
+
+	if (u < 0.5)
+		return 1.0 + 999.0 * v;
+	return u < 0.75 ? 0.5 + 1.5 * v : exp2(2098.0 * v - 1074.0);
+}
+
 START_TEST(exp_is_faithful_on_ten_million_inputs)
 {
 	uint64_t w = sweep(vm_exp, exp, expl, draw_exp, 1);
@@ -113,6 +127,14 @@ END_TEST
 START_TEST(tanh_is_faithful_on_ten_million_inputs)
 {
 	uint64_t w = sweep(vm_tanh, tanh, tanhl, draw_tanh, 2);
+
+	ck_assert_uint_le(w, 1);
+}
+END_TEST
+
+START_TEST(log_is_faithful_on_ten_million_inputs)
+{
+	uint64_t w = sweep(vm_log, log, logl, draw_log, 4);
 
 	ck_assert_uint_le(w, 1);
 }
@@ -175,26 +197,51 @@ START_TEST(tanh_special_values)
 }
 END_TEST
 
-/* The same bits from the baseline loop, the AVX2 loop (where the CPU has
- * it), and one element at a time (the scalar remainder). */
+START_TEST(log_special_values)
+{
+	double x[] = {0.0, -0.0, -1.0, NAN, INFINITY, -INFINITY, 1.0,
+		      0x1p-1074, 0x1p-1022, 0x1.fffffffffffffp-1023, DBL_MAX,
+		      nextafter(1.0, 0.0), nextafter(1.0, 2.0), M_SQRT2,
+		      nextafter(M_SQRT2, 0.0), 2.0, 0.5, 10.0};
+	size_t n = sizeof(x) / sizeof(x[0]);
+	double y[sizeof(x) / sizeof(x[0])];
+
+	vm_log(x, y, n);
+	ck_assert(y[0] == -INFINITY && y[1] == -INFINITY);
+	ck_assert(isnan(y[2]) && isnan(y[3]) && isnan(y[5]));
+	ck_assert(y[4] == INFINITY && y[6] == 0.0 && !signbit(y[6]));
+	for (size_t i = 0; i < n; i++)
+		if (isfinite(y[i]))
+			ck_assert_msg(ulps(y[i], log(x[i])) <= 1, "log(%a): %a vs %a",
+				      x[i], y[i], log(x[i]));
+}
+END_TEST
+
+/* The same bits from every instruction set's loop this CPU can run and
+ * from one element at a time (the scalar remainder). */
 START_TEST(every_loop_gives_the_same_bits)
 {
 	enum { N = 1003 };
 	static double x[N], best[N], base[N], one[N];
-	kernel_fn *k[] = {vm_exp, vm_tanh};
-	void (*kisa[])(enum vm_isa, const double *, double *, size_t) = {
-		vm_exp_isa, vm_tanh_isa};
+	kernel_fn *k[] = {vm_exp, vm_tanh, vm_log};
+	void (*kisa[])(enum isa, const double *, double *, size_t) = {
+		vm_exp_isa, vm_tanh_isa, vm_log_isa};
 	static struct rng s;
 
 	rng_seed(&s, RNG_FAST, 3);
 	for (size_t i = 0; i < N; i++)
 		x[i] = i % 2 ? -30.0 * rng_double(&s) : 8.0 * rng_double(&s) - 4.0;
-	for (size_t f = 0; f < 2; f++) {
+	for (size_t f = 0; f < 3; f++) {
+		if (f == 2) /* log: positive arguments, a few others */
+			for (size_t i = 0; i < N; i++)
+				x[i] = i % 97 ? fabs(x[i]) * 31.0 : -x[i];
 		k[f](x, best, N);
-		kisa[f](VM_BASELINE, x, base, N);
+		for (int isa = ISA_BASELINE; isa <= (int)isa_best(); isa++) {
+			kisa[f]((enum isa)isa, x, base, N);
+			same_bits(best, base, N);
+		}
 		for (size_t i = 0; i < N; i++)
 			k[f](x + i, one + i, 1);
-		same_bits(best, base, N);
 		same_bits(best, one, N);
 		/* in place */
 		memcpy(one, x, sizeof(x));
@@ -212,8 +259,10 @@ static Suite *vmath_suite(void)
 	tcase_set_timeout(acc, 120);
 	tcase_add_test(acc, exp_is_faithful_on_ten_million_inputs);
 	tcase_add_test(acc, tanh_is_faithful_on_ten_million_inputs);
+	tcase_add_test(acc, log_is_faithful_on_ten_million_inputs);
 	tcase_add_test(sp, exp_special_values);
 	tcase_add_test(sp, tanh_special_values);
+	tcase_add_test(sp, log_special_values);
 	tcase_add_test(sp, every_loop_gives_the_same_bits);
 	suite_add_tcase(s, acc);
 	suite_add_tcase(s, sp);

@@ -1,0 +1,13 @@
+/* See isa.h. */
+#include "isa.h"
+
+enum isa isa_best(void)
+{
+#ifdef ISA_X86
+	if (__builtin_cpu_supports("avx512f"))
+		return ISA_AVX512;
+	if (__builtin_cpu_supports("avx2"))
+		return ISA_AVX2;
+#endif
+	return ISA_BASELINE;
+}
