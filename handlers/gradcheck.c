@@ -47,8 +47,8 @@ static enum gc_status run_check(const struct opts *o,
 			eps[t] = run->block_eps ? run->block_eps[t % nb] : run->epsilon;
 		}
 		gch_warn(wn, "directions mode: direction t is a random unit vector within block t mod %zu%s; "
-		     "block errors compare that block's directional derivatives; worst items and worst_index give "
-		     "direction numbers", nb, names);
+		     "block errors compare that block's directional derivatives; worst items and a block's "
+		     "worst_direction give direction numbers", nb, names);
 		return st;
 	}
 	if (o->mode == CHECK_SAMPLE) {

@@ -31,7 +31,7 @@ static void write_index(struct jw *w, const struct outcome *oc, size_t b,
 			size_t pos)
 {
 	jw_arr_begin(w);
-	if (oc->flat || oc->directions) {
+	if (oc->flat) {
 		jw_uint(w, pos);
 	} else {
 		jw_uint(w, pos / oc->blocks[b].cols);
@@ -55,10 +55,14 @@ static void write_response(struct jw *w, const struct opts *o,
 	if (o->eps_auto) {
 		jw_string(w, "auto");
 		jw_key(w, "epsilon_range");
-		jw_arr_begin(w);
-		jw_double(w, oc->eps_lo);
-		jw_double(w, oc->eps_hi);
-		jw_arr_end(w);
+		if (oc->evaluations) {
+			jw_arr_begin(w);
+			jw_double(w, oc->eps_lo);
+			jw_double(w, oc->eps_hi);
+			jw_arr_end(w);
+		} else {
+			jw_null(w);   /* the vector source: no step was taken here */
+		}
 	} else {
 		jw_double(w, o->epsilon);
 	}
@@ -112,10 +116,17 @@ static void write_response(struct jw *w, const struct opts *o,
 		jw_key(w, "max_abs_error");
 		jw_double(w, br->max_abs_error);
 		jw_key(w, "worst_index");
-		if (br->n_checked)
+		if (br->n_checked && !oc->directions)
 			write_index(w, oc, b, br->worst_pos);
 		else
 			jw_null(w);
+		if (oc->directions) {   /* a direction number, not a position */
+			jw_key(w, "worst_direction");
+			if (br->n_checked)
+				jw_uint(w, br->worst_pos);
+			else
+				jw_null(w);
+		}
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);

@@ -412,6 +412,11 @@ START_TEST(directional_checks_pass_on_correct_and_fail_on_wrong_gradients)
 	/* direction k lies in block k mod 2L: the worst is one of b1's */
 	ck_assert_uint_eq((size_t)num(get(r, "worst")->child, "direction") % (2 * c.L), 1);
 	ck_assert_str_eq(str(block_named(r, "b1"), "verdict"), "fail");
+	/* a block names its worst direction, not a position inside it */
+	ck_assert(cJSON_IsNull(get(block_named(r, "b1"), "worst_index")));
+	ck_assert_double_eq(num(block_named(r, "b1"), "worst_direction"),
+			    num(get(r, "worst")->child, "direction"));
+	ck_assert_uint_eq((size_t)num(block_named(r, "W1"), "worst_direction") % (2 * c.L), 0);
 	call_free(&a);
 	free(g);
 	cJSON_Delete(req);
@@ -478,6 +483,13 @@ START_TEST(vector_source_compares_flat_arrays)
 	ck_assert_int_eq(cJSON_GetArrayItem(get(w, "index"), 0)->valueint, 2);
 	ck_assert_double_eq(num(w, "abs_error"), 1);
 	ck_assert_int_eq(cJSON_GetArraySize(get(r, "worst")), 2);
+	call_free(&c);
+	/* "auto" with the client's own differences: no step range to show */
+	call_text("{\"vector\": {\"gradient\": [1, 2], \"numeric_gradient\": [1, 2]}, "
+		  "\"epsilon\": \"auto\"}", &c, NULL);
+	r = ok(&c);
+	ck_assert_str_eq(str(r, "epsilon"), "auto");
+	ck_assert(cJSON_IsNull(get(r, "epsilon_range")));
 	call_free(&c);
 }
 END_TEST
