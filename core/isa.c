@@ -4,7 +4,7 @@
 enum isa isa_best(void)
 {
 #ifdef ISA_X86
-	if (__builtin_cpu_supports("avx512f"))
+	if (GG_ISA_MAX > 1 && __builtin_cpu_supports("avx512f"))
 		return ISA_AVX512;
 	if (__builtin_cpu_supports("avx2"))
 		return ISA_AVX2;

@@ -11,12 +11,28 @@ enum isa { ISA_BASELINE, ISA_AVX2, ISA_AVX512, ISA_BEST };
 
 enum isa isa_best(void);
 
-/* Whether this build has the x86-64 loops (GCC, no sanitizer build). */
+/* A build may cap the instruction sets used, to measure what a CPU
+ * without them gets: make CFLAGS=-DGG_ISA_MAX=1 (AVX2 at most) or 0. */
+#ifndef GG_ISA_MAX
+#define GG_ISA_MAX 2
+#endif
+
+/* Whether this build has the x86-64 loops (GCC, no sanitizer build), and
+ * the attribute that gives a function one clone per instruction set (the
+ * loader picks one; for loops the compiler vectorizes by itself). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-	!defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+	!defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__) && \
+	GG_ISA_MAX > 0
 #define ISA_X86 1
 #define ISA_TARGET_AVX2 __attribute__((target("avx2")))
 #define ISA_TARGET_AVX512 __attribute__((target("avx512f")))
+#if GG_ISA_MAX > 1
+#define ISA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ISA_CLONES __attribute__((target_clones("avx2", "default")))
+#endif
+#else
+#define ISA_CLONES
 #endif
 
 #endif

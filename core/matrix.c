@@ -61,61 +61,107 @@ static inline void row_update(double *restrict c, const double *restrict a,
 }
 
 #if defined(__GNUC__)
-/* Register-blocked micro-kernel: an R x 8 tile of c held in registers (one
- * 8-double vector per row: a zmm with AVX-512, two ymm with AVX2, four xmm
- * otherwise) while kk runs over [k0, k1), each element summed in kk order
- * as row_update does, so the bits do not depend on which path ran. */
+/* Register-blocked micro-kernels: a tile of c held in vector registers
+ * while kk runs over [k0, k1), each element summed in kk order as
+ * row_update does, so the bits do not depend on which path ran. Each
+ * instruction set gets vectors of its own width (wider ones the compiler
+ * would split through memory): 8 rows of one 8-double zmm with AVX-512
+ * (32 registers), 4 rows of two 4-double ymm with AVX2 and of two
+ * 2-double xmm otherwise (16 registers); W columns per tile. */
+typedef double mat_v2 __attribute__((vector_size(16)));
+typedef double mat_v4 __attribute__((vector_size(32)));
 typedef double mat_v8 __attribute__((vector_size(64)));
 
-#define MAT_LD(t, r) memcpy(&t, c + (r) * ldc, sizeof(t))
-#define MAT_ST(t, r) memcpy(c + (r) * ldc, &t, sizeof(t))
-#define MAT_AX(t, r) t += a[(r) * lda + kk] * bk
+#define LD(t, r, o) memcpy(&t, c + (r) * ldc + (o), sizeof(t))
+#define ST(t, r, o) memcpy(c + (r) * ldc + (o), &t, sizeof(t))
+#define AX(t, r, v) t += a[(r) * lda + kk] * v
+
+#define TILE_8x1(name, vt)                                                \
+	static inline __attribute__((always_inline)) void name(           \
+		double *restrict c, size_t ldc, const double *restrict a, \
+		size_t lda, const double *restrict b, size_t ldb,         \
+		size_t k0, size_t k1)                                     \
+	{                                                                 \
+		vt t0, t1, t2, t3, t4, t5, t6, t7, b0;                    \
+                                                                          \
+		LD(t0, 0, 0), LD(t1, 1, 0), LD(t2, 2, 0), LD(t3, 3, 0);   \
+		LD(t4, 4, 0), LD(t5, 5, 0), LD(t6, 6, 0), LD(t7, 7, 0);   \
+		for (size_t kk = k0; kk < k1; kk++) {                     \
+			memcpy(&b0, b + kk * ldb, sizeof(b0));            \
+			AX(t0, 0, b0), AX(t1, 1, b0), AX(t2, 2, b0);      \
+			AX(t3, 3, b0), AX(t4, 4, b0), AX(t5, 5, b0);      \
+			AX(t6, 6, b0), AX(t7, 7, b0);                     \
+		}                                                         \
+		ST(t0, 0, 0), ST(t1, 1, 0), ST(t2, 2, 0), ST(t3, 3, 0);   \
+		ST(t4, 4, 0), ST(t5, 5, 0), ST(t6, 6, 0), ST(t7, 7, 0);   \
+	}
+
+#define TILE_4x2(name, vt)                                                \
+	static inline __attribute__((always_inline)) void name(           \
+		double *restrict c, size_t ldc, const double *restrict a, \
+		size_t lda, const double *restrict b, size_t ldb,         \
+		size_t k0, size_t k1)                                     \
+	{                                                                 \
+		const size_t h = sizeof(vt) / sizeof(double);             \
+		vt t0, t1, t2, t3, u0, u1, u2, u3, b0, b1;                \
+                                                                          \
+		LD(t0, 0, 0), LD(t1, 1, 0), LD(t2, 2, 0), LD(t3, 3, 0);   \
+		LD(u0, 0, h), LD(u1, 1, h), LD(u2, 2, h), LD(u3, 3, h);   \
+		for (size_t kk = k0; kk < k1; kk++) {                     \
+			memcpy(&b0, b + kk * ldb, sizeof(b0));            \
+			memcpy(&b1, b + kk * ldb + h, sizeof(b1));        \
+			AX(t0, 0, b0), AX(u0, 0, b1), AX(t1, 1, b0);      \
+			AX(u1, 1, b1), AX(t2, 2, b0), AX(u2, 2, b1);      \
+			AX(t3, 3, b0), AX(u3, 3, b1);                     \
+		}                                                         \
+		ST(t0, 0, 0), ST(t1, 1, 0), ST(t2, 2, 0), ST(t3, 3, 0);   \
+		ST(u0, 0, h), ST(u1, 1, h), ST(u2, 2, h), ST(u3, 3, h);   \
+	}
+
+TILE_8x1(tile_v8, mat_v8)
+TILE_4x2(tile_v4, mat_v4)
+TILE_4x2(tile_v2, mat_v2)
+
+/* The tile shapes: R rows by W columns. */
+enum tile { TILE_V2, TILE_V4, TILE_V8 };
 
 static inline __attribute__((always_inline)) void
-tile_update(size_t R, double *restrict c, size_t ldc, const double *restrict a,
-	    size_t lda, const double *restrict b, size_t ldb, size_t k0,
-	    size_t k1)
+tile_update(enum tile t, double *restrict c, size_t ldc,
+	    const double *restrict a, size_t lda, const double *restrict b,
+	    size_t ldb, size_t k0, size_t k1)
 {
-	mat_v8 t0, t1, t2, t3, t4, t5, t6, t7, bk;
-
-	MAT_LD(t0, 0), MAT_LD(t1, 1), MAT_LD(t2, 2), MAT_LD(t3, 3);
-	if (R == 8)
-		MAT_LD(t4, 4), MAT_LD(t5, 5), MAT_LD(t6, 6), MAT_LD(t7, 7);
-	for (size_t kk = k0; kk < k1; kk++) {
-		memcpy(&bk, b + kk * ldb, sizeof(bk));
-		MAT_AX(t0, 0), MAT_AX(t1, 1), MAT_AX(t2, 2), MAT_AX(t3, 3);
-		if (R == 8)
-			MAT_AX(t4, 4), MAT_AX(t5, 5), MAT_AX(t6, 6), MAT_AX(t7, 7);
-	}
-	MAT_ST(t0, 0), MAT_ST(t1, 1), MAT_ST(t2, 2), MAT_ST(t3, 3);
-	if (R == 8)
-		MAT_ST(t4, 4), MAT_ST(t5, 5), MAT_ST(t6, 6), MAT_ST(t7, 7);
+	if (t == TILE_V8)
+		tile_v8(c, ldc, a, lda, b, ldb, k0, k1);
+	else if (t == TILE_V4)
+		tile_v4(c, ldc, a, lda, b, ldb, k0, k1);
+	else
+		tile_v2(c, ldc, a, lda, b, ldb, k0, k1);
 }
 #define MAT_TILES 1
 #else
+enum tile { TILE_V2, TILE_V4, TILE_V8 };
 #define MAT_TILES 0
 #endif
 
-/* R rows per tile: 8 where 32 vector registers hold them (AVX-512),
- * else 4. */
 static inline __attribute__((always_inline)) void
-mul_add(size_t R, size_t m, size_t k, size_t n, const double *a, size_t lda,
-	const double *b, size_t ldb, double *c, size_t ldc)
+mul_add(enum tile t, size_t m, size_t k, size_t n, const double *a,
+	size_t lda, const double *b, size_t ldb, double *c, size_t ldc)
 {
+	size_t R = t == TILE_V8 ? 8 : 4, W = t == TILE_V2 ? 4 : 8;
 	size_t mt = MAT_TILES ? m / R * R : 0;
 
 	for (size_t j0 = 0; j0 < n; j0 += MAT_NB) {
 		size_t nn = n - j0 < MAT_NB ? n - j0 : MAT_NB;
-		size_t nt = MAT_TILES ? nn / 8 * 8 : 0;
+		size_t nt = MAT_TILES ? nn / W * W : 0;
 
 		for (size_t k0 = 0; k0 < k; k0 += MAT_KB) {
 			size_t k1 = k - k0 < MAT_KB ? k : k0 + MAT_KB;
 
 #if MAT_TILES
-			/* 8-column strips of b stay in L1 across the rows */
-			for (size_t j = 0; j < nt; j += 8)
+			/* W-column strips of b stay in L1 across the rows */
+			for (size_t j = 0; j < nt; j += W)
 				for (size_t i = 0; i < mt; i += R)
-					tile_update(R, c + i * ldc + j0 + j,
+					tile_update(t, c + i * ldc + j0 + j,
 						    ldc, a + i * lda, lda,
 						    b + j0 + j, ldb, k0, k1);
 #endif
@@ -137,7 +183,7 @@ ISA_TARGET_AVX512 static void mul_add_avx512(size_t m, size_t k, size_t n,
 					     const double *b, size_t ldb,
 					     double *c, size_t ldc)
 {
-	mul_add(8, m, k, n, a, lda, b, ldb, c, ldc);
+	mul_add(TILE_V8, m, k, n, a, lda, b, ldb, c, ldc);
 }
 
 ISA_TARGET_AVX2 static void mul_add_avx2(size_t m, size_t k, size_t n,
@@ -145,7 +191,7 @@ ISA_TARGET_AVX2 static void mul_add_avx2(size_t m, size_t k, size_t n,
 					 const double *b, size_t ldb, double *c,
 					 size_t ldc)
 {
-	mul_add(4, m, k, n, a, lda, b, ldb, c, ldc);
+	mul_add(TILE_V4, m, k, n, a, lda, b, ldb, c, ldc);
 }
 #endif
 
@@ -163,7 +209,7 @@ void mat_mul_add_isa(enum isa isa, size_t m, size_t k, size_t n,
 		return;
 #endif
 	default:
-		mul_add(4, m, k, n, a, lda, b, ldb, c, ldc);
+		mul_add(TILE_V2, m, k, n, a, lda, b, ldb, c, ldc);
 	}
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "isa.h"
 #include "matrix.h"
 #include "vmath.h"
 
@@ -18,14 +19,9 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("tree-vectorize", "no-trapping-math")
 #endif
-/* The gradient check's hot loops also get an AVX2 clone (no FMA, no
- * reordered sums: the same bits as the baseline). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-	!defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-#define MLP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define MLP_CLONES
-#endif
+/* The gradient check's hot loops also get AVX-512 and AVX2 clones (no
+ * FMA, no reordered sums: the same bits as the baseline; see isa.h). */
+#define MLP_CLONES ISA_CLONES
 
 static const char *const act_names[] = {
 	"relu", "leaky_relu", "tanh", "sigmoid", "linear", "softmax"
