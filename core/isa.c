@@ -11,3 +11,10 @@ enum isa isa_best(void)
 #endif
 	return ISA_BASELINE;
 }
+
+enum isa isa_resolve(enum isa isa)
+{
+	enum isa best = isa_best();
+
+	return isa > best ? best : isa;
+}

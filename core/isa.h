@@ -5,11 +5,14 @@
 #ifndef GRADGUARD_ISA_H
 #define GRADGUARD_ISA_H
 
-/* ISA_BEST: whatever isa_best() says. An instruction set the CPU lacks
- * must not be asked for (ISA_BASELINE <= isa <= isa_best() may be). */
+/* ISA_BEST: whatever isa_best() says. */
 enum isa { ISA_BASELINE, ISA_AVX2, ISA_AVX512, ISA_BEST };
 
+/* The best instruction set this CPU runs (and this build allows). */
 enum isa isa_best(void);
+/* The one to run for a request: ISA_BEST, or one the CPU lacks, is
+ * isa_best(). */
+enum isa isa_resolve(enum isa isa);
 
 /* A build may cap the instruction sets used, to measure what a CPU
  * without them gets: make CFLAGS=-DGG_ISA_MAX=1 (AVX2 at most) or 0. */
@@ -17,9 +20,10 @@ enum isa isa_best(void);
 #define GG_ISA_MAX 2
 #endif
 
-/* Whether this build has the x86-64 loops (GCC, no sanitizer build), and
- * the attribute that gives a function one clone per instruction set (the
- * loader picks one; for loops the compiler vectorizes by itself). */
+/* Whether this build has the x86-64 loops (GCC, no sanitizer build; else
+ * the AVX loops are baseline code never chosen), and the attribute that
+ * gives a function one clone per instruction set (the loader picks one;
+ * for loops the compiler vectorizes by itself). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
 	!defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__) && \
 	GG_ISA_MAX > 0
@@ -32,6 +36,8 @@ enum isa isa_best(void);
 #define ISA_CLONES __attribute__((target_clones("avx2", "default")))
 #endif
 #else
+#define ISA_TARGET_AVX2
+#define ISA_TARGET_AVX512
 #define ISA_CLONES
 #endif
 

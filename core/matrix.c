@@ -177,7 +177,6 @@ mul_add(enum tile t, size_t m, size_t k, size_t n, const double *a,
 	}
 }
 
-#ifdef ISA_X86
 ISA_TARGET_AVX512 static void mul_add_avx512(size_t m, size_t k, size_t n,
 					     const double *a, size_t lda,
 					     const double *b, size_t ldb,
@@ -193,21 +192,18 @@ ISA_TARGET_AVX2 static void mul_add_avx2(size_t m, size_t k, size_t n,
 {
 	mul_add(TILE_V4, m, k, n, a, lda, b, ldb, c, ldc);
 }
-#endif
 
 void mat_mul_add_isa(enum isa isa, size_t m, size_t k, size_t n,
 		     const double *a, size_t lda, const double *b, size_t ldb,
 		     double *c, size_t ldc)
 {
-	switch (isa == ISA_BEST ? isa_best() : isa) {
-#ifdef ISA_X86
+	switch (isa_resolve(isa)) {
 	case ISA_AVX512:
 		mul_add_avx512(m, k, n, a, lda, b, ldb, c, ldc);
 		return;
 	case ISA_AVX2:
 		mul_add_avx2(m, k, n, a, lda, b, ldb, c, ldc);
 		return;
-#endif
 	default:
 		mul_add(TILE_V2, m, k, n, a, lda, b, ldb, c, ldc);
 	}

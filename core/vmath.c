@@ -180,40 +180,28 @@ static inline __attribute__((always_inline)) double log_core(double x)
 			y[i] = core(x[i]);                                 \
 	}
 
-#ifdef ISA_X86
 #define VM_LOOPS(name, core)                                              \
 	VM_LOOP(, name##_base, core)                                       \
-	VM_LOOP(ISA_TARGET_AVX2, name##_avx2, core)                                \
-	VM_LOOP(ISA_TARGET_AVX512, name##_avx512, core)                            \
-	void name##_isa(enum isa isa, const double *x, double *y,       \
-			size_t n)                                          \
+	VM_LOOP(ISA_TARGET_AVX2, name##_avx2, core)                        \
+	VM_LOOP(ISA_TARGET_AVX512, name##_avx512, core)                    \
+	void name##_isa(enum isa isa, const double *x, double *y, size_t n) \
 	{                                                                  \
-		switch (isa == ISA_BEST ? isa_best() : isa) {            \
-		case ISA_AVX512:                                            \
+		switch (isa_resolve(isa)) {                                \
+		case ISA_AVX512:                                           \
 			name##_avx512(x, y, n);                            \
 			return;                                            \
-		case ISA_AVX2:                                              \
+		case ISA_AVX2:                                             \
 			name##_avx2(x, y, n);                              \
 			return;                                            \
 		default:                                                   \
 			name##_base(x, y, n);                              \
 		}                                                          \
 	}
-#else
-#define VM_LOOPS(name, core)                                              \
-	VM_LOOP(, name##_base, core)                                       \
-	void name##_isa(enum isa isa, const double *x, double *y,       \
-			size_t n)                                          \
-	{                                                                  \
-		(void)isa;                                                 \
-		name##_base(x, y, n);                                      \
-	}
-#endif
 #define VM_KERNEL(name, core)                                             \
 	VM_LOOPS(name, core)                                               \
 	void name(const double *x, double *y, size_t n)                    \
 	{                                                                  \
-		name##_isa(ISA_BEST, x, y, n);                              \
+		name##_isa(ISA_BEST, x, y, n);                             \
 	}
 
 VM_KERNEL(vm_exp, exp_core)
