@@ -46,14 +46,12 @@ int main(int argc, char **argv)
 	if (argc > 3) {
 		char *p = argv[3];
 
-		for (L = 0; L < 15 && *p; L++) {
+		for (L = 0; L < 16 && *p; L++) {   /* L widths: L - 1 layers */
 			dims[L] = strtoul(p, &p, 10);
-			if (*p == ',')
-				p++;
+			if (dims[L] == 0 || (*p && *p++ != ','))
+				return 2;
 		}
-		dims[L] = strtoul(p, &p, 10);
-		L--;
-		if (L < 1 || L > 14)
+		if (L-- < 2)
 			return 2;
 	}
 	for (size_t l = 0; l < L; l++)

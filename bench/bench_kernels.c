@@ -2,11 +2,14 @@
  * runs (core/isa.h): exp, tanh and log in ns per value over a 1024-value
  * array (the engine's row length is 16 to 512) against glibc's scalar
  * functions, and mat_mul_add in Gmadd/s on the engine's shapes. Best of 5
- * runs each. Build: make build/libgradguard.a && cc -O2 -I.
- * bench/bench_kernels.c build/libgradguard.a -lm -o /tmp/bench_kernels */
+ * runs each. With --ulps N: instead, the largest error of each kernel in
+ * ulps against long double over N inputs (default 10^7) from the domains
+ * of tests/core/test_vmath.c. Build: make build/libgradguard.a && cc -O2
+ * -I. bench/bench_kernels.c build/libgradguard.a -lm -o /tmp/bench_kernels */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "core/isa.h"
@@ -76,7 +79,68 @@ static double time_mul(enum isa isa, size_t m, size_t k, size_t n)
 	return (double)(m * k * n) * (double)reps / best / 1e9;
 }
 
-int main(void)
+static unsigned long long lcg = 1;
+
+static double unit(void)
+{
+	lcg = lcg * 6364136223846793005ull + 1442695040888963407ull;
+	return (double)(lcg >> 11) / 9007199254740992.0;
+}
+
+/* f: 0 exp, 1 tanh, 2 log; the test's domains (see test_vmath.c). */
+static double draw(int f)
+{
+	double u = unit(), v = unit();
+
+	if (f == 0)
+		return u < 0.5 ? -40.0 * v : u < 0.75 ? -746.0 * v : 710.0 * v;
+	if (f == 1)
+		return u < 0.5 ? 10.0 * v - 5.0 : (u < 0.75 ? 1 : -1) * exp2(35.0 * v - 30.0);
+	return u < 0.5 ? 1.0 + 999.0 * v : u < 0.75 ? 0.5 + 1.5 * v : exp2(2098.0 * v - 1074.0);
+}
+
+/* |got - exact| in units of the last place of exact (subnormal ulps below
+ * 2^-1022). */
+static double ulp_error(double got, long double exact)
+{
+	int e;
+
+	if (!isfinite(got) || exact == 0)
+		return 0;
+	frexpl(exact, &e);
+	return (double)(fabsl((long double)got - exact) /
+			(fabsl(exact) < 0x1p-1022L ? 0x1p-1074L : ldexpl(1.0L, e - 53)));
+}
+
+static void ulps(const char *const *names, kernel_fn **k, size_t total)
+{
+	long double (*ref[])(long double) = {expl, tanhl, logl};
+
+	for (int f = 0; f < 3; f++) {
+		double worst = 0, at = 0;
+
+		lcg = 1;
+		for (size_t done = 0; done < total; done += N) {
+			static double x[N], y[N];
+
+			for (size_t i = 0; i < N; i++)
+				x[i] = draw(f);
+			k[f](ISA_BEST, x, y, N);
+			for (size_t i = 0; i < N; i++) {
+				double d = ulp_error(y[i], ref[f](x[i]));
+
+				if (d > worst) {
+					worst = d;
+					at = x[i];
+				}
+			}
+		}
+		printf("%-5s largest error %.3f ulp at %a (%zu inputs)\n", names[f], worst, at,
+		       total);
+	}
+}
+
+int main(int argc, char **argv)
 {
 	static const char *const isa_names[] = {"baseline", "avx2", "avx512"};
 	static const char *const fn_names[] = {"exp", "tanh", "log"};
@@ -88,6 +152,10 @@ int main(void)
 
 	if (!x || !y)
 		return 1;
+	if (argc > 1 && strcmp(argv[1], "--ulps") == 0) {
+		ulps(fn_names, k, argc > 2 ? (size_t)atol(argv[2]) : 10000000);
+		return 0;
+	}
 	for (int f = 0; f < 3; f++) {
 		for (size_t i = 0; i < N; i++) {
 			double u;

@@ -60,6 +60,10 @@ static inline void row_update(double *restrict c, const double *restrict a,
 	}
 }
 
+/* The tile shapes (rows x columns): 8 x 8 in zmm, 4 x 8 in ymm, 4 x 4 in
+ * xmm. */
+enum tile { TILE_V2, TILE_V4, TILE_V8 };
+
 #if defined(__GNUC__)
 /* Register-blocked micro-kernels: a tile of c held in vector registers
  * while kk runs over [k0, k1), each element summed in kk order as
@@ -122,9 +126,6 @@ TILE_8x1(tile_v8, mat_v8)
 TILE_4x2(tile_v4, mat_v4)
 TILE_4x2(tile_v2, mat_v2)
 
-/* The tile shapes: R rows by W columns. */
-enum tile { TILE_V2, TILE_V4, TILE_V8 };
-
 static inline __attribute__((always_inline)) void
 tile_update(enum tile t, double *restrict c, size_t ldc,
 	    const double *restrict a, size_t lda, const double *restrict b,
@@ -139,7 +140,6 @@ tile_update(enum tile t, double *restrict c, size_t ldc,
 }
 #define MAT_TILES 1
 #else
-enum tile { TILE_V2, TILE_V4, TILE_V8 };
 #define MAT_TILES 0
 #endif
 

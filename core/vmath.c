@@ -7,18 +7,20 @@
  * 5e-18); the result p * 2^k1 * 2^k2 with k1 + k2 = k, each factor a normal
  * power of two built from exponent bits, so only the last product rounds
  * (also into the subnormal range). Error: below 1 ulp (0.5 from 1 + s, up
- * to 0.25 from rounding r, the rest from s); the largest seen over 10^7
- * inputs against long double is 0.954 ulp (near 709.7). The polynomial's
+ * to 0.25 from rounding r, the rest from s); the largest seen over 10^8
+ * inputs against long double is 0.967 ulp, near -152.3 (`bench_kernels
+ * --ulps 100000000` prints each kernel's largest error). The polynomial's
  * tail (1/6! on) is summed by Estrin's scheme, the leading terms by
  * Horner's: the tail's extra rounding is scaled by r^4 before it can
  * reach the result, and the shorter dependency chain lets the CPU work
- * on more elements at once (a third faster).
+ * on more elements at once.
  *
  * tanh: |x| < 0.55: x + x t P(t), t = x^2 (below); |x| >= 0.55:
  * 1 - 2 / (E + 1) with E = e^2|x| carried as a sum of two doubles from the
  * same reduction and E + 1 compensated, so that only e^r's polynomial
  * (about 0.4 ulp of E) and the quotient's rounding (0.5 ulp of a value
- * <= 0.5) reach the result: about 0.9 ulp at most (0.886 the largest seen).
+ * <= 0.5) reach the result: about 0.9 ulp at most (0.966 the largest seen,
+ * near 0.54, where P's rounding adds to it).
  * P by Estrin's scheme too (its rounding is scaled by t <= 0.3 in the
  * result).
  * The sign is copied from x (tanh(-0) = -0). Both branches are computed for
@@ -31,12 +33,13 @@
  * 2^-58 of the result). With h = g^2 / 2, 2s = g - h + s h exactly, so
  * log x = k LN2_HI - ((h - (s (h + R) + k LN2_LO)) - g): the leading terms
  * g and k LN2_HI are exact, and the rounded parts are each a small fraction
- * of the result: at most about 0.8 ulp (0.832 the largest seen). */
+ * of the result: at most about 0.8 ulp (0.856 the largest seen). */
 #include "vmath.h"
 
 #include "isa.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -140,7 +143,8 @@ static inline __attribute__((always_inline)) double tanh_core(double x)
 
 static inline __attribute__((always_inline)) double log_core(double x)
 {
-	double xs = x < 0x1p-1022 ? x * 0x1p54 : x, f, kd, g, s, z, r, h;
+	bool sub = x < 0x1p-1022, hi;
+	double xs = sub ? x * 0x1p54 : x, f, kd, g, s, z, r, h;
 	uint64_t u, e;
 
 	memcpy(&u, &xs, sizeof(u));
@@ -148,9 +152,10 @@ static inline __attribute__((always_inline)) double log_core(double x)
 	u = (u & 0x000fffffffffffffu) | 0x3ff0000000000000u;
 	memcpy(&f, &u, sizeof(f));                       /* in [1, 2) */
 	memcpy(&kd, &e, sizeof(kd));
-	kd -= 0x1p52 + 1023.0 + (x < 0x1p-1022 ? 54.0 : 0.0);
-	kd = f >= SQRT2 ? kd + 1.0 : kd;
-	f = f >= SQRT2 ? f * 0.5 : f;
+	kd -= 0x1p52 + 1023.0 + (sub ? 54.0 : 0.0);
+	hi = f >= SQRT2;
+	kd = hi ? kd + 1.0 : kd;
+	f = hi ? f * 0.5 : f;
 	g = f - 1.0;
 	s = g / (2.0 + g);
 	z = s * s;
